@@ -1,0 +1,23 @@
+"""jaxrnn: recurrent neural networks as pure JAX functions.
+
+Cells are values made of pure functions (``init``, ``zero_state``, ``apply``);
+unrollers run them through time with ``sequence_length`` masking that matches
+TF's ``dynamic_rnn``.
+"""
+
+from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cell",
+    "LSTMState",
+    "basic_cell",
+    "bidirectional_unroll",
+    "dynamic_unroll",
+    "gru_cell",
+    "lstm_cell",
+    "reverse_sequence",
+    "static_unroll",
+]
