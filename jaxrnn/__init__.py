@@ -6,11 +6,20 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.layers import Embedding, Layer, dense, embedding, time_distributed
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
+from jaxrnn.wrappers import output_projection, stack_cells
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Embedding",
+    "Layer",
+    "dense",
+    "embedding",
+    "output_projection",
+    "stack_cells",
+    "time_distributed",
     "Cell",
     "LSTMState",
     "basic_cell",

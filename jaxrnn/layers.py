@@ -1,0 +1,140 @@
+"""Feed-forward layers used around recurrent cells: dense and embedding.
+
+A layer is a :class:`Layer` value: ``init(key, input_size, dtype) -> params``
+and ``apply(params, x) -> y``; parameters are plain dict pytrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn import _checks
+
+Array = jax.Array
+Params = Any
+
+
+class Layer(NamedTuple):
+    """A feed-forward layer: ``init(key, input_size, dtype=float32) -> params``, ``apply(params, x) -> y``."""
+
+    init: Callable[..., Params]
+    apply: Callable[[Params, Array], Array]
+    output_size: int
+
+
+def dense(
+    output_size: int,
+    activation: Callable[[Array], Array] | None = None,
+    *,
+    use_bias: bool = True,
+    initializer: Callable[..., Array] | None = None,
+) -> Layer:
+    """A fully connected layer ``y = activation(x @ W + b)`` on the last axis.
+
+    Args:
+      output_size: O.
+      activation: applied elementwise, or None for a linear layer.
+      use_bias: add ``b``.
+      initializer: for ``W``; default Glorot uniform. He initialisation:
+        ``jax.nn.initializers.he_normal()`` (or ``variance_scaling(2.0, "fan_in", ...)``).
+
+    Returns:
+      A :class:`Layer` with params ``{"W": [F, O], "b": [O]}``; ``apply`` takes
+      ``[..., F]`` and returns ``[..., O]``.
+    """
+    if not isinstance(output_size, int) or isinstance(output_size, bool) or output_size <= 0:
+        raise ValueError(f"output_size must be a positive int; got {output_size!r}")
+    init_w = initializer or jax.nn.initializers.glorot_uniform()
+
+    def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
+        if not isinstance(input_size, int) or input_size <= 0:
+            raise ValueError(f"input_size must be a positive int; got {input_size!r}")
+        params = {"W": init_w(key, (input_size, output_size), dtype)}
+        if use_bias:
+            params["b"] = jnp.zeros((output_size,), dtype)
+        return params
+
+    def apply(params: Params, x: Array) -> Array:
+        _checks.check_float_array("x", x)
+        if x.shape[-1:] != params["W"].shape[:1]:
+            raise ValueError(
+                f"x must have {params['W'].shape[0]} features on its last axis; got shape {tuple(x.shape)}"
+            )
+        y = x @ params["W"].astype(x.dtype)
+        if use_bias:
+            y = y + params["b"].astype(y.dtype).reshape((1,) * (y.ndim - 1) + (output_size,))
+        return y if activation is None else activation(y)
+
+    return Layer(init=init, apply=apply, output_size=output_size)
+
+
+def time_distributed(layer: Layer) -> Layer:
+    """Apply ``layer`` to every time step of ``[batch, time, features]`` at once (the book's Figure 14-10).
+
+    The outputs are reshaped to ``[batch * time, features]``, sent through
+    the layer in one matmul, and reshaped back: the faster alternative to
+    projecting each step inside the loop (:func:`jaxrnn.output_projection`),
+    with the same numbers for the same weights.
+
+    Args:
+      layer: e.g. ``jaxrnn.dense(1)``.
+
+    Returns:
+      A :class:`Layer` with the same params whose ``apply`` takes ``[B, T, F]``
+      and returns ``[B, T, O]``.
+    """
+
+    def apply(params: Params, x: Array) -> Array:
+        _checks.check_float_array("x", x)
+        _checks.check_rank("x", x, 3, "[batch, time, features]")
+        batch, time, features = x.shape
+        y = layer.apply(params, x.reshape(batch * time, features))
+        return y.reshape(batch, time, y.shape[-1])
+
+    return Layer(init=layer.init, apply=apply, output_size=layer.output_size)
+
+
+class Embedding(NamedTuple):
+    """An embedding table: ``init(key, dtype=float32) -> {"embeddings": [V, E]}``, ``lookup(params, ids)``."""
+
+    init: Callable[..., Params]
+    lookup: Callable[[Params, Array], Array]
+    vocab_size: int
+    embed_size: int
+
+
+def embedding(vocab_size: int, embed_size: int) -> Embedding:
+    """Word embeddings, initialised uniform in [-1, 1] as in the book.
+
+    Args:
+      vocab_size: V, the number of ids.
+      embed_size: E.
+
+    Returns:
+      An :class:`Embedding`; ``lookup(params, ids: int [...]) -> [..., E]``.
+      Concrete out-of-range ids raise ``ValueError``; under ``jit`` they are
+      clamped (``jnp.take``'s default), so check ids before tracing.
+    """
+    for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+
+    def init(key: Array, dtype: Any = jnp.float32) -> Params:
+        return {"embeddings": jax.random.uniform(key, (vocab_size, embed_size), dtype, -1.0, 1.0)}
+
+    def lookup(params: Params, ids: Array) -> Array:
+        if not hasattr(ids, "dtype") or not jnp.issubdtype(ids.dtype, jnp.integer):
+            raise TypeError(f"ids must be an integer array; got {getattr(ids, 'dtype', type(ids).__name__)}")
+        table = params["embeddings"]
+        if _checks.is_concrete(ids) and ids.size:
+            low, high = int(jnp.min(ids)), int(jnp.max(ids))
+            if low < 0 or high >= table.shape[0]:
+                bad = low if low < 0 else high
+                raise ValueError(f"ids must lie in [0, vocab_size) = [0, {table.shape[0]}); got id {bad}")
+        return jnp.take(table, ids, axis=0)
+
+    return Embedding(init=init, lookup=lookup, vocab_size=vocab_size, embed_size=embed_size)
