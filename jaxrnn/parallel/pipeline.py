@@ -1,0 +1,206 @@
+"""A deep RNN with one layer per device, scheduled as a wavefront (pipeline) over time.
+
+The book pins layer l of a ``MultiRNNCell`` to GPU l; each GPU then waits for
+the layer below. Here the L layers run under ``jax.shard_map`` along a
+``layer`` mesh axis, and at tick k device l runs layer l on time step
+``t = k - l`` and sends its output to device l+1 with ``lax.ppermute``::
+
+    tick k:    0    1    2    3    4  ...
+    device 0:  t0   t1   t2   t3   t4
+    device 1:       t0   t1   t2   t3
+    device 2:            t0   t1   t2
+
+After a warm-up of L-1 ticks all devices work at once; T steps take
+``T + L - 1`` ticks instead of ``T * L`` layer-steps on one device. Outputs,
+final states and gradients equal :func:`jaxrnn.stack_cells` unrolled with
+:func:`jaxrnn.dynamic_unroll` (same ``sequence_length`` masking, ``reverse``,
+and per-layer keys ``fold_in(key, l)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+
+from jaxrnn import _checks
+from jaxrnn.cells import Cell, Params, State
+from jaxrnn.parallel.data_parallel import check_mesh_axis
+from jaxrnn.unroll import _check_key, _mask_like, reverse_sequence
+from jaxrnn.wrappers import stack_cells
+
+Array = jax.Array
+
+
+def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[Cell, ...]:
+    if isinstance(cells, Cell):
+        raise TypeError("cells must be the list of layer cells given to stack_cells, not one Cell")
+    cells = tuple(cells)
+    if len(cells) < 1:
+        raise ValueError("cells must be a non-empty sequence of jaxrnn cells; got an empty sequence")
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, Cell):
+            raise TypeError(f"cells[{i}] must be a jaxrnn Cell; got {type(cell).__name__}")
+    if len(cells) != num_devices:
+        more = " (more layers than devices: the pipeline needs one device per layer)"
+        raise ValueError(
+            f"mesh axis {axis!r} must have one device per layer: {len(cells)} layers; "
+            f"got {num_devices} devices{more if len(cells) > num_devices else ''}"
+        )
+    if not isinstance(params, (tuple, list)) or len(params) != len(cells):
+        got = f"{type(params).__name__} of length {len(params)}" if hasattr(params, "__len__") else repr(params)
+        raise ValueError(f"params must be a tuple with one entry per layer ({len(cells)}), from stack_cells; got {got}")
+    for i in range(1, len(cells)):
+        if cells[i].output_size != cells[0].output_size or cells[i].state_size != cells[0].state_size:
+            raise ValueError(
+                "every layer must have the same output and state size to share one pipeline program; "
+                f"cells[0] has output_size={cells[0].output_size}, state_size={cells[0].state_size}; "
+                f"cells[{i}] has output_size={cells[i].output_size}, state_size={cells[i].state_size}"
+            )
+    ref = jax.tree.map(lambda a: (a.shape, a.dtype), params[-1])
+    for i in range(1, len(cells)):
+        got = jax.tree.map(lambda a: (a.shape, a.dtype), params[i])
+        if jax.tree.structure(params[i]) != jax.tree.structure(params[-1]) or got != ref:
+            raise ValueError(
+                f"params[{i}] must have the same structure and shapes as params[{len(cells) - 1}] "
+                "(layers above the first must be identical in kind and size)"
+            )
+    if len(cells) > 1 and jax.tree.structure(params[0]) != jax.tree.structure(params[1]):
+        raise ValueError("params[0] must have the same structure as params[1] (same kind of cell in every layer)")
+    return cells
+
+
+def _first_layer_like(first: Params, other: Params) -> Params:
+    """Layer 0's params shaped like the others' for stacking.
+
+    A leaf whose shape differs (the input weights, [F, ...] against [H, ...])
+    is used only by ``project``, which for layer 0 runs before the pipeline; it
+    is replaced by zeros there, so its gradient flows only through the hoisted
+    projection.
+    """
+    return jax.tree.map(
+        lambda a, b: a.astype(b.dtype) if a.shape == b.shape else jnp.zeros_like(b), first, other
+    )
+
+
+def pipelined_unroll(
+    cells: Sequence[Cell],
+    params: Params,
+    inputs: Array,
+    *,
+    mesh: Mesh,
+    axis: str = "layer",
+    sequence_length: Array | None = None,
+    initial_state: State | None = None,
+    time_major: bool = False,
+    reverse: bool = False,
+    key: Array | None = None,
+    training: bool = False,
+) -> tuple[Array, State]:
+    """Unroll ``stack_cells(cells)`` with layer l's params and compute on device l of ``mesh[axis]``.
+
+    Same meaning and numbers as ``dynamic_unroll(stack_cells(cells), params, inputs, ...)``;
+    differentiable (``ppermute`` transposes to the reverse permutation, so the
+    backward pass is pipelined too). The first layer's input projection is
+    hoisted out of the loop, as :func:`~jaxrnn.stack_cells` does. Layers above
+    the first must share one kind and size (the first may read any feature
+    size); each layer may still be its own cell (e.g. a different activation).
+
+    Args:
+      cells: the L layer cells, bottom first (what was given to ``stack_cells``).
+      params: ``stack_cells(cells).init(key, F)``: a tuple of L layer params.
+      inputs: ``[batch, time, F]`` (``[time, batch, F]`` when ``time_major``).
+      mesh: a mesh whose axis ``axis`` has exactly L devices; layer l runs on
+        its l-th device (``jaxrnn.make_mesh(jax.devices()[:L], "layer")``).
+      axis: the mesh axis name.
+      sequence_length, initial_state, time_major, reverse, key, training: as in
+        :func:`jaxrnn.dynamic_unroll` (``initial_state`` is a tuple per layer).
+
+    Returns:
+      ``(outputs, final_state)``: outputs ``[batch, time, H]`` (the top layer's,
+      zero past each length), final state a tuple of L layer states.
+
+    Raises:
+      ValueError, TypeError: when the axis is missing or its size is not L
+        (e.g. more layers than devices), on mismatched layers, and on the same
+        bad inputs as :func:`jaxrnn.dynamic_unroll`; all before tracing.
+    """
+    num_devices = check_mesh_axis(mesh, axis)
+    cells = _check_cells(cells, params, num_devices, axis)
+    _check_key(key)
+    stack = stack_cells(cells)
+    _checks.check_float_array("inputs", inputs)
+    _checks.check_rank("inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]")
+    xs = inputs if time_major else jnp.swapaxes(inputs, 0, 1)
+    num_steps, batch_size, features = xs.shape
+    if num_steps == 0:
+        raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
+    _checks.check_params_input_size("inputs", stack, params, features)
+    lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
+    if initial_state is None:
+        initial_state = stack.zero_state(batch_size, xs.dtype)
+    else:
+        _checks.check_state("initial_state", initial_state, jax.eval_shape(lambda: stack.zero_state(batch_size, xs.dtype)))
+    if reverse:
+        xs = reverse_sequence(xs, lengths)
+
+    num_layers = len(cells)
+    projected0 = cells[0].project(params[0], xs)  # [T, B, ...], hoisted as stack_cells does
+    per_layer = (_first_layer_like(params[0], params[-1]),) + tuple(params[1:])
+    stacked_params = jax.tree.map(lambda *a: jnp.stack(a), *per_layer)
+    stacked_state = jax.tree.map(lambda *a: jnp.stack(a), *initial_state)
+    lengths_arg = jnp.full((batch_size,), num_steps, jnp.int32) if lengths is None else lengths
+    key_data = None if key is None else jax.random.key_data(key)
+    key_impl = None if key is None else jax.random.key_impl(key)
+    num_ticks = num_steps + num_layers - 1
+
+    def device_program(p, state, proj0, lens, kdata):
+        layer = lax.axis_index(axis)
+        p = jax.tree.map(lambda a: a[0], p)
+        state = jax.tree.map(lambda a: a[0], state)
+        layer_key = None if kdata is None else jax.random.fold_in(jax.random.wrap_key_data(kdata, impl=key_impl), layer)
+
+        def run_layer(i, p, s, x_in, t):
+            # each device takes only its own branch: layers may be different cells of one shape
+            if i > 0:
+                proj = cells[i].project(p, x_in)
+            else:
+                proj = jax.tree.map(lambda a: lax.dynamic_index_in_dim(a, jnp.clip(t, 0, num_steps - 1), 0, False), proj0)
+            return cells[i].step(p, s, proj, key=layer_key, training=training, time_step=t)
+
+        def tick(carry, k):
+            s, x_in = carry
+            t = (k - layer).astype(jnp.int32)
+            branches = [lambda p, s, x, t, i=i: run_layer(i, p, s, x, t) for i in range(num_layers)]
+            new_s, y = lax.switch(layer, branches, p, s, x_in, t)
+            # a layer is idle before its wave arrives and after it passes; padded steps freeze as in dynamic_rnn
+            valid = (t >= 0) & (t < lens)
+            new_s = jax.tree.map(lambda n, o: jnp.where(_mask_like(valid, n), n, o), new_s, s)
+            y = jnp.where(_mask_like(valid, y), y, jnp.zeros_like(y))
+            x_next = lax.ppermute(y, axis, perm=[(i, i + 1) for i in range(num_layers - 1)])
+            return (new_s, x_next), y
+
+        x0 = jnp.zeros((batch_size, cells[0].output_size), xs.dtype)
+        (state, _), ys = lax.scan(tick, (state, x0), jnp.arange(num_ticks, dtype=jnp.int32))
+        return jax.tree.map(lambda a: a[None], state), ys[None]
+
+    layer_spec = P(axis)
+    run = jax.shard_map(
+        device_program,
+        mesh=mesh,
+        in_specs=(layer_spec, layer_spec, P(), P(), P()),
+        out_specs=(layer_spec, layer_spec),
+        check_vma=False,
+    )
+    final, ys_all = run(stacked_params, stacked_state, projected0, lengths_arg, key_data)
+    # the top device's outputs, from the tick its wave reached time 0
+    ys = ys_all[num_layers - 1, num_layers - 1 :]
+    if reverse:
+        ys = reverse_sequence(ys, lengths)
+    final_state = tuple(jax.tree.map(lambda a, i=i: a[i], final) for i in range(num_layers))
+    return (ys if time_major else jnp.swapaxes(ys, 0, 1)), final_state

@@ -1,0 +1,78 @@
+"""Pin a layer's parameters and computation to one device: the book's ``DeviceCellWrapper``, the JAX way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from jaxrnn.cells import Cell, Params
+
+Array = jax.Array
+
+
+def _check_device(device: Any) -> None:
+    if not isinstance(device, jax.Device):
+        raise TypeError(f"device must be a jax.Device (e.g. jax.devices()[1]); got {type(device).__name__}")
+
+
+def place_params(params: Params, device: Any) -> Params:
+    """Commit every array of ``params`` to ``device`` (``jax.device_put``)."""
+    _check_device(device)
+    return jax.device_put(params, device)
+
+
+def device_cell(cell: Cell, device: Any) -> Cell:
+    """Wrap ``cell`` so its parameters live on ``device`` and its step runs there.
+
+    The book (ch. 14, "Distributing a Deep RNN Across Multiple GPUs") writes a
+    ``DeviceCellWrapper`` whose ``__call__`` runs the cell inside
+    ``with tf.device(device)`` and builds::
+
+        devices = ["/gpu:0", "/gpu:1", "/gpu:2"]
+        cells = [DeviceCellWrapper(dev, tf.nn.rnn_cell.BasicRNNCell(num_units=n_neurons))
+                 for dev in devices]
+        multi_layer_cell = tf.nn.rnn_cell.MultiRNNCell(cells)
+
+    The jaxrnn equivalent is::
+
+        devices = jax.devices()[:3]
+        cell = jaxrnn.stack_cells([jaxrnn.device_cell(jaxrnn.basic_cell(n), d) for d in devices])
+
+    ``init`` commits the layer's parameters to ``device``; ``project`` and
+    ``step`` move their inputs and state there first, so JAX's
+    computation-follows-data rule runs the layer on that device and the
+    output moves to the next layer's device. This holds when the cell runs
+    op by op (outside ``jit``, e.g. ``static_unroll`` called eagerly), which is
+    the book's placement model. One ``jit`` program runs on one device set
+    chosen by XLA, so inside ``jit`` the placement is not honoured; use
+    :func:`jaxrnn.pipelined_unroll` to keep every device busy at once (the
+    wrapper above makes each GPU wait for the layer below, as the book's does).
+
+    Args:
+      cell: the wrapped cell.
+      device: a ``jax.Device``.
+
+    Returns:
+      A :class:`~jaxrnn.Cell` with the same params, state and outputs as ``cell``.
+    """
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")
+    _check_device(device)
+
+    def init(key: Array, input_size: int, dtype: Any = None) -> Params:
+        params = cell.init(key, input_size) if dtype is None else cell.init(key, input_size, dtype)
+        return jax.device_put(params, device)
+
+    def zero_state(batch_size: int, dtype: Any = None):
+        state = cell.zero_state(batch_size) if dtype is None else cell.zero_state(batch_size, dtype)
+        return jax.device_put(state, device)
+
+    def project(params: Params, x: Array):
+        return cell.project(params, jax.device_put(x, device))
+
+    def step(params, state, projected, *, key=None, training=False, time_step=0):
+        state, projected = jax.device_put((state, projected), device)
+        return cell.step(params, state, projected, key=key, training=training, time_step=time_step)
+
+    return cell._replace(init=init, zero_state=zero_state, project=project, step=step)
