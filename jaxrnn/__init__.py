@@ -7,6 +7,15 @@ TF's ``dynamic_rnn``.
 
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, time_distributed
+from jaxrnn.parallel import (
+    data_parallel_train_step,
+    device_cell,
+    make_mesh,
+    pipelined_unroll,
+    place_params,
+    replicate,
+    shard_batch,
+)
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
 from jaxrnn.wrappers import output_projection, stack_cells
 
@@ -29,4 +38,11 @@ __all__ = [
     "lstm_cell",
     "reverse_sequence",
     "static_unroll",
+    "data_parallel_train_step",
+    "device_cell",
+    "make_mesh",
+    "pipelined_unroll",
+    "place_params",
+    "replicate",
+    "shard_batch",
 ]

@@ -35,7 +35,7 @@ Array = jax.Array
 
 
 def make_mesh(devices: Sequence[Any] | None = None, axis_name: str = "data") -> Mesh:
-    """A one-axis device mesh: the data axis for :func:`data_parallel_train_step`, or ``"layer"`` for a pipeline.
+    """A one-axis device mesh: ``"data"`` for data parallelism, or ``"layer"`` for a pipeline.
 
     Args:
       devices: the devices, in order (default ``jax.devices()``: every device

@@ -53,8 +53,12 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
             f"got {num_devices} devices{more if len(cells) > num_devices else ''}"
         )
     if not isinstance(params, (tuple, list)) or len(params) != len(cells):
-        got = f"{type(params).__name__} of length {len(params)}" if hasattr(params, "__len__") else repr(params)
-        raise ValueError(f"params must be a tuple with one entry per layer ({len(cells)}), from stack_cells; got {got}")
+        got = (
+            f"{type(params).__name__} of length {len(params)}" if hasattr(params, "__len__") else repr(params)
+        )
+        raise ValueError(
+            f"params must be a tuple with one entry per layer ({len(cells)}), from stack_cells; got {got}"
+        )
     for i in range(1, len(cells)):
         if cells[i].output_size != cells[0].output_size or cells[i].state_size != cells[0].state_size:
             raise ValueError(
@@ -71,7 +75,9 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
                 "(layers above the first must be identical in kind and size)"
             )
     if len(cells) > 1 and jax.tree.structure(params[0]) != jax.tree.structure(params[1]):
-        raise ValueError("params[0] must have the same structure as params[1] (same kind of cell in every layer)")
+        raise ValueError(
+            "params[0] must have the same structure as params[1] (same kind of cell in every layer)"
+        )
     return cells
 
 
@@ -135,7 +141,9 @@ def pipelined_unroll(
     _check_key(key)
     stack = stack_cells(cells)
     _checks.check_float_array("inputs", inputs)
-    _checks.check_rank("inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]")
+    _checks.check_rank(
+        "inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]"
+    )
     xs = inputs if time_major else jnp.swapaxes(inputs, 0, 1)
     num_steps, batch_size, features = xs.shape
     if num_steps == 0:
@@ -145,7 +153,9 @@ def pipelined_unroll(
     if initial_state is None:
         initial_state = stack.zero_state(batch_size, xs.dtype)
     else:
-        _checks.check_state("initial_state", initial_state, jax.eval_shape(lambda: stack.zero_state(batch_size, xs.dtype)))
+        _checks.check_state(
+            "initial_state", initial_state, jax.eval_shape(lambda: stack.zero_state(batch_size, xs.dtype))
+        )
     if reverse:
         xs = reverse_sequence(xs, lengths)
 
@@ -163,14 +173,20 @@ def pipelined_unroll(
         layer = lax.axis_index(axis)
         p = jax.tree.map(lambda a: a[0], p)
         state = jax.tree.map(lambda a: a[0], state)
-        layer_key = None if kdata is None else jax.random.fold_in(jax.random.wrap_key_data(kdata, impl=key_impl), layer)
+        layer_key = (
+            None
+            if kdata is None
+            else jax.random.fold_in(jax.random.wrap_key_data(kdata, impl=key_impl), layer)
+        )
 
         def run_layer(i, p, s, x_in, t):
             # each device takes only its own branch: layers may be different cells of one shape
             if i > 0:
                 proj = cells[i].project(p, x_in)
             else:
-                proj = jax.tree.map(lambda a: lax.dynamic_index_in_dim(a, jnp.clip(t, 0, num_steps - 1), 0, False), proj0)
+                proj = jax.tree.map(
+                    lambda a: lax.dynamic_index_in_dim(a, jnp.clip(t, 0, num_steps - 1), 0, False), proj0
+                )
             return cells[i].step(p, s, proj, key=layer_key, training=training, time_step=t)
 
         def tick(carry, k):
@@ -178,7 +194,7 @@ def pipelined_unroll(
             t = (k - layer).astype(jnp.int32)
             branches = [lambda p, s, x, t, i=i: run_layer(i, p, s, x, t) for i in range(num_layers)]
             new_s, y = lax.switch(layer, branches, p, s, x_in, t)
-            # a layer is idle before its wave arrives and after it passes; padded steps freeze as in dynamic_rnn
+            # a layer idles before its wave arrives and after it passes; padding freezes as in dynamic_rnn
             valid = (t >= 0) & (t < lens)
             new_s = jax.tree.map(lambda n, o: jnp.where(_mask_like(valid, n), n, o), new_s, s)
             y = jnp.where(_mask_like(valid, y), y, jnp.zeros_like(y))
