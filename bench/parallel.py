@@ -96,7 +96,7 @@ def bench_data_parallel(devices, batch, steps, hidden, repeats):
 
 
 def bench_pipeline(num_layers, batch, steps, hidden, repeats, pipelined):
-    cells = [jaxrnn.gru_cell(hidden) for _ in range(num_layers)]
+    cells = [jaxrnn.gru_cell(hidden)] * num_layers
     stack = jaxrnn.stack_cells(cells)
     params = stack.init(jax.random.key(0), hidden)
     x = jax.random.normal(jax.random.key(1), (batch, steps, hidden))

@@ -66,7 +66,7 @@ def check_pipeline_lstm_4_layers_matches_numpy_and_stack():
 
     import jaxrnn
 
-    cells = [jaxrnn.lstm_cell(5, use_peepholes=True) for _ in range(4)]
+    cells = [jaxrnn.lstm_cell(5, use_peepholes=True)] * 4  # one cell value for all layers, as the book does
     stack = jaxrnn.stack_cells(cells)
     key = jax.random.key(0)
     params = tuple(
@@ -154,26 +154,49 @@ def check_pipeline_mixed_cells_reverse_time_major_initial_state():
         _close(final[layer], ref_final[layer], 1e-12, f"final state[{layer}] vs NumPy")
 
 
+def _noisy(cell):
+    """A stochastic test cell: adds noise drawn from ``fold_in(key, time_step)`` when training (like dropout)."""
+    import jax
+
+    def step(params, state, projected, *, key=None, training=False, time_step=0):
+        state, y = cell.step(params, state, projected)
+        if training:
+            y = y + jax.random.normal(jax.random.fold_in(key, time_step), y.shape, y.dtype)
+        return state, y
+
+    return cell._replace(step=step)
+
+
 def check_pipeline_gru_two_layers_with_key():
     import jax
     import jax.numpy as jnp
 
     import jaxrnn
 
-    cells = [jaxrnn.gru_cell(3), jaxrnn.gru_cell(3)]
+    cells = [_noisy(jaxrnn.gru_cell(3))] * 2
     stack = jaxrnn.stack_cells(cells)
     params = stack.init(jax.random.key(5), 3, jnp.float64)  # F == H: layer 0's Wx keeps its shape
     x = jax.random.normal(jax.random.key(6), (4, 5, 3), jnp.float64)
+    lengths = jnp.array([5, 2, 0, 4], jnp.int32)
     mesh = jaxrnn.make_mesh(jax.devices()[:2], "layer")
     key = jax.random.key(7)
-    out, final = jaxrnn.pipelined_unroll(cells, params, x, mesh=mesh, key=key, training=True)
-    ref_out, ref_final = jaxrnn.dynamic_unroll(stack, params, x, key=key, training=True)
-    _close(out, ref_out, 1e-12, "outputs vs stack")
+
+    def loss(unroll, p):
+        out, final = unroll(p)
+        return jnp.sum(jnp.tanh(out)) + jnp.sum(final[0]), (out, final)
+
+    piped = lambda p: jaxrnn.pipelined_unroll(
+        cells, p, x, mesh=mesh, key=key, training=True, sequence_length=lengths
+    )
+    plain = lambda p: jaxrnn.dynamic_unroll(stack, p, x, key=key, training=True, sequence_length=lengths)
+    (_, (out, final)), g1 = jax.jit(jax.value_and_grad(lambda p: loss(piped, p), has_aux=True))(params)
+    (_, (ref_out, ref_final)), g2 = jax.jit(jax.value_and_grad(lambda p: loss(plain, p), has_aux=True))(
+        params
+    )
+    # the noise makes a wrong per-layer key or time step visible
+    _close(out, ref_out, 1e-12, "outputs vs stack (stochastic cells, keys per layer and time step)")
     for a, b in zip(final, ref_final):
         _close(a, b, 1e-12, "final state vs stack")
-    loss = lambda f: lambda p: jnp.sum(jnp.tanh(f(p)[0]))
-    g1 = jax.grad(loss(lambda p: jaxrnn.pipelined_unroll(cells, p, x, mesh=mesh)))(params)
-    g2 = jax.grad(loss(lambda p: jaxrnn.dynamic_unroll(stack, p, x)))(params)
     for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
         _close(a, b, 1e-10, "grad vs stack (F == H)")
 

@@ -168,6 +168,9 @@ def pipelined_unroll(
     key_data = None if key is None else jax.random.key_data(key)
     key_impl = None if key is None else jax.random.key_impl(key)
     num_ticks = num_steps + num_layers - 1
+    # one traced step per distinct cell value: ``[cell] * L`` compiles one step, not L branches
+    distinct = list({id(c): c for c in cells}.values())
+    branch_of = [next(j for j, c in enumerate(distinct) if c is cell) for cell in cells]
 
     def device_program(p, state, proj0, lens, kdata):
         layer = lax.axis_index(axis)
@@ -179,21 +182,25 @@ def pipelined_unroll(
             else jax.random.fold_in(jax.random.wrap_key_data(kdata, impl=key_impl), layer)
         )
 
-        def run_layer(i, p, s, x_in, t):
-            # each device takes only its own branch: layers may be different cells of one shape
-            if i > 0:
-                proj = cells[i].project(p, x_in)
-            else:
-                proj = jax.tree.map(
-                    lambda a: lax.dynamic_index_in_dim(a, jnp.clip(t, 0, num_steps - 1), 0, False), proj0
-                )
-            return cells[i].step(p, s, proj, key=layer_key, training=training, time_step=t)
+        def run_layer(cell, p, s, x_in, t):
+            def hoisted():
+                index = jnp.clip(t, 0, num_steps - 1)
+                return jax.tree.map(lambda a: lax.dynamic_index_in_dim(a, index, 0, False), proj0)
+
+            # layer 0 reads the hoisted projection; the others project what the layer below sent
+            # (a real branch per device, so device 0 does not pay for a projection it would discard)
+            proj = lax.cond(layer == 0, hoisted, lambda: cell.project(p, x_in))
+            return cell.step(p, s, proj, key=layer_key, training=training, time_step=t)
 
         def tick(carry, k):
             s, x_in = carry
             t = (k - layer).astype(jnp.int32)
-            branches = [lambda p, s, x, t, i=i: run_layer(i, p, s, x, t) for i in range(num_layers)]
-            new_s, y = lax.switch(layer, branches, p, s, x_in, t)
+            if len(distinct) == 1:
+                new_s, y = run_layer(distinct[0], p, s, x_in, t)
+            else:
+                # each device takes only its own layer's branch: layers may be different cells of one shape
+                branches = [lambda p, s, x, t, c=c: run_layer(c, p, s, x, t) for c in distinct]
+                new_s, y = lax.switch(jnp.asarray(branch_of)[layer], branches, p, s, x_in, t)
             # a layer idles before its wave arrives and after it passes; padding freezes as in dynamic_rnn
             valid = (t >= 0) & (t < lens)
             new_s = jax.tree.map(lambda n, o: jnp.where(_mask_like(valid, n), n, o), new_s, s)
