@@ -409,7 +409,9 @@ def _run_worker() -> dict:
 @pytest.fixture(scope="session")
 def device_results(tmp_path_factory) -> dict:
     """The subprocess' results, computed once and shared by the xdist workers through a locked file."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers get <session dir>/popen-gwN; a plain run gets the session dir itself
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     cache = shared / "jaxrnn_parallel_results.json"
     with open(shared / "jaxrnn_parallel_results.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
