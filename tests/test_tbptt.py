@@ -22,7 +22,8 @@ def _setup(time=7):
 def test_forward_equals_the_full_unroll_with_lengths_and_a_short_last_window():
     cell, params, x = _setup()
     lengths = jnp.array([7, 4, 0])
-    out, state = jaxrnn.truncated_unroll(cell, params, x, window=3, sequence_length=lengths)
+    run = jax.jit(lambda p, x: jaxrnn.truncated_unroll(cell, p, x, window=3, sequence_length=lengths))
+    out, state = run(params, x)
     p = np64(params)
     init = (np.zeros((3, 4)), np.zeros((3, 4)))
     ref, ref_state = dynamic_rnn(lambda s, xt: lstm_step(p, s, xt), init, np.asarray(x, np.float64), lengths)
@@ -36,14 +37,18 @@ def test_dropout_masks_match_the_full_unroll_because_time_steps_count_from_the_s
     params = cell.init(jax.random.key(0), 2)
     x = jax.random.normal(jax.random.key(1), (2, 6, 2))
     key = jax.random.key(4)
-    full, _ = jaxrnn.dynamic_unroll(cell, params, x, training=True, key=key)
-    out, _ = jaxrnn.truncated_unroll(cell, params, x, window=2, training=True, key=key)
+    full, out = jax.jit(
+        lambda p, x: (
+            jaxrnn.dynamic_unroll(cell, p, x, training=True, key=key)[0],
+            jaxrnn.truncated_unroll(cell, p, x, window=2, training=True, key=key)[0],
+        )
+    )(params, x)
     np.testing.assert_allclose(out, full, atol=1e-6)
 
 
 def _input_grad(unroll_fn, cell, params, x):
     """d(sum of the last step's output) / d inputs, [B, T, F]."""
-    return jax.grad(lambda x: jnp.sum(unroll_fn(cell, params, x)[0][:, -1]))(x)
+    return jax.jit(jax.grad(lambda x: jnp.sum(unroll_fn(cell, params, x)[0][:, -1])))(x)
 
 
 def test_gradients_do_not_cross_window_boundaries():
@@ -81,16 +86,16 @@ def test_truncated_value_and_grad_equals_the_windowed_losses_chained_by_hand():
             acc = acc + loss
         return acc, s
 
-    (want_total, want_state), want_grads = jax.value_and_grad(by_hand, has_aux=True)(params)
+    (want_total, want_state), want_grads = jax.jit(jax.value_and_grad(by_hand, has_aux=True))(params)
     np.testing.assert_allclose(total, want_total, rtol=1e-5)
     np.testing.assert_allclose(state.h, want_state.h, atol=1e-6)
     for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(want_grads)):
         np.testing.assert_allclose(got, want, atol=1e-5)
     # and truncation matters: full BPTT differs
-    full_grads = jax.grad(lambda p: loss_fn(p, init, x, y)[0])(params)
+    full_loss, full_grads = jax.jit(jax.value_and_grad(lambda p: loss_fn(p, init, x, y)[0]))(params)
     assert not np.allclose(full_grads["Wh"], grads["Wh"], atol=1e-4)
     # the full loss value is the same: truncation changes gradients, never the forward pass
-    np.testing.assert_allclose(total, loss_fn(params, init, x, y)[0], rtol=1e-5)
+    np.testing.assert_allclose(total, full_loss, rtol=1e-5)
 
 
 def test_bad_input():
