@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxrnn import _checks
@@ -174,7 +175,9 @@ def embedding(
             raise TypeError(f"ids must be an integer array; got {getattr(ids, 'dtype', type(ids).__name__)}")
         table = params["embeddings"]
         if _checks.is_concrete(ids) and ids.size:
-            low, high = int(jnp.min(ids)), int(jnp.max(ids))
+            # NumPy, not jnp: under a jit trace jnp.min of a captured constant would be a tracer
+            values = np.asarray(ids)
+            low, high = int(values.min()), int(values.max())
             if low < 0 or high >= table.shape[0]:
                 bad = low if low < 0 else high
                 raise ValueError(f"ids must lie in [0, vocab_size) = [0, {table.shape[0]}); got id {bad}")
