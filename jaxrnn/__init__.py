@@ -6,7 +6,7 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
-from jaxrnn.layers import Embedding, Layer, dense, embedding, time_distributed
+from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.parallel import (
     data_parallel_train_step,
     device_cell,
@@ -16,8 +16,9 @@ from jaxrnn.parallel import (
     replicate,
     shard_batch,
 )
+from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
-from jaxrnn.wrappers import output_projection, stack_cells
+from jaxrnn.wrappers import dropout, output_projection, residual, stack_cells
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,11 @@ __all__ = [
     "Layer",
     "dense",
     "embedding",
+    "dropout",
+    "freeze",
+    "residual",
+    "truncated_unroll",
+    "truncated_value_and_grad",
     "output_projection",
     "stack_cells",
     "time_distributed",
