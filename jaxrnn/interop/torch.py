@@ -140,9 +140,9 @@ def _export_layer(params: Any, kind: str, suffix: str, forget_bias: float) -> di
     b_ih = b.copy()
     if kind == "lstm" and forget_bias:  # fold the constant into the f block, which torch lacks
         b_ih[hidden : 2 * hidden] += np.asarray(forget_bias, b.dtype)
-    b_hh = np.asarray(params["bh"]) if kind == "gru" else np.zeros_like(b)
     if kind == "gru" and "bh" not in params:
         raise ValueError("params has no 'bh': PyTorch's GRU needs gru_cell(reset_after=True)")
+    b_hh = np.asarray(params["bh"]) if kind == "gru" else np.zeros_like(b)
     out = {"weight_ih": wx.T, "weight_hh": wh.T, "bias_ih": b_ih, "bias_hh": b_hh}
     if "W_proj" in params:
         out["weight_hr"] = np.asarray(params["W_proj"]).T
