@@ -90,14 +90,22 @@ def _hand_loop(params, x, lengths):
             s_new, h = cell.apply(p, s, h)
             new_states.append(s_new)
         alive = (t < lengths)[:, None]
-        states = [jax.tree.map(lambda n, o: jnp.where(alive, n, o), n, o) for n, o in zip(new_states, states)]
+        states = [
+            jax.tree.map(lambda n, o, alive=alive: jnp.where(alive, n, o), n, o)
+            for n, o in zip(new_states, states)
+        ]
         outputs.append(np.where(np.asarray(alive), np.asarray(h), 0.0))  # padded outputs are zeros
-    return np.mean(outputs, axis=0) @ np.asarray(params["head"]["kernel"]) + np.asarray(params["head"]["bias"])[None, :]
+    return (
+        np.mean(outputs, axis=0) @ np.asarray(params["head"]["kernel"])
+        + np.asarray(params["head"]["bias"])[None, :]
+    )
 
 
 def test_bad_input_is_named():
     layer = RNNLayer(jaxrnn.lstm_cell(3))
-    with pytest.raises(ValueError, match=r"inputs must have rank 3 \[batch, time, features\]; got shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"inputs must have rank 3 \[batch, time, features\]; got shape \(4, 3\)"
+    ):
         layer.init(jax.random.key(0), jnp.ones((4, 3)))
     with pytest.raises(TypeError, match="cell must be a jaxrnn Cell"):
         RNNLayer("lstm").init(jax.random.key(0), jnp.ones((2, 3, 4)))

@@ -13,7 +13,10 @@ import pytest  # noqa: E402
 
 keras = pytest.importorskip("keras", reason="Keras 3 not installed (pip install 'jaxrnn[interop]')")
 if keras.backend.backend() != "jax":  # pragma: no cover - another test imported keras first
-    pytest.skip(f"Keras backend is {keras.backend.backend()!r}, these tests need KERAS_BACKEND=jax", allow_module_level=True)
+    pytest.skip(
+        f"Keras backend is {keras.backend.backend()!r}, these tests need KERAS_BACKEND=jax",
+        allow_module_level=True,
+    )
 
 import jaxrnn  # noqa: E402
 from jaxrnn.interop import from_keras, to_keras  # noqa: E402
@@ -77,7 +80,9 @@ def test_export_jaxrnn_lstm_with_forget_bias_runs_in_keras():
 
 def test_bad_weights_are_named():
     weights = _build("gru").get_weights()
-    with pytest.raises(ValueError, match=r"weights\[1\] \(recurrent_kernel\) must have shape \(4, 12\); got \(4, 16\)"):
+    with pytest.raises(
+        ValueError, match=r"weights\[1\] \(recurrent_kernel\) must have shape \(4, 12\); got \(4, 16\)"
+    ):
         from_keras([weights[0], np.zeros((H, 4 * H), np.float32), weights[2]], "gru")
     with pytest.raises(ValueError, match="got 1 arrays"):
         from_keras(weights[:1], "gru")

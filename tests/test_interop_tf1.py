@@ -72,7 +72,9 @@ def test_basic_lstm_cell():
     np.testing.assert_allclose(_run(cell, params, X), _tf1_lstm(v, X, scope, 1.0), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize(("peep", "proj", "clip"), [(True, False, None), (False, True, None), (True, True, 0.5)])
+@pytest.mark.parametrize(
+    ("peep", "proj", "clip"), [(True, False, None), (False, True, None), (True, True, 0.5)]
+)
 def test_lstm_cell_peepholes_projection_clip(peep, proj, clip):
     scope = "rnn/multi_rnn_cell/cell_0/lstm_cell/"
     v = {scope + "kernel": _u(F + (P if proj else H), 4 * H), scope + "bias": _u(4 * H)}
@@ -125,7 +127,9 @@ def test_errors_name_the_key():
         from_tf1(v, "lstm_block", scope=s)
     bad = dict(v)
     bad[s + "kernel"] = _u(F + H, 4 * H + 1)
-    with pytest.raises(ValueError, match=r"'rnn/lstm_cell/kernel'\] must have shape \(8, 20\); got \(8, 21\)"):
+    with pytest.raises(
+        ValueError, match=r"'rnn/lstm_cell/kernel'\] must have shape \(8, 20\); got \(8, 21\)"
+    ):
         from_tf1(bad, "lstm", scope=s)
     partial = dict(v, **{s + "w_i_diag": _u(H)})
     with pytest.raises(ValueError, match="missing.*w_f_diag"):

@@ -12,7 +12,8 @@ needed: pass the variables as arrays, e.g. from ``tf.train.load_checkpoint``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -72,7 +73,9 @@ def from_tf1(
         hidden = cand_b.shape[0]
         rows = gates_k.shape[0]
         if rows <= hidden:
-            raise ValueError(f"variables[{kernel_key!r}] must have input + {hidden} rows; got {gates_k.shape}")
+            raise ValueError(
+                f"variables[{kernel_key!r}] must have input + {hidden} rows; got {gates_k.shape}"
+            )
         check_shape(gates_k, (rows, 2 * hidden), f"variables[{kernel_key!r}]")
         check_shape(gates_b, (2 * hidden,), f"variables[{scope + 'gates/bias'!r}]")
         check_shape(cand_k, (rows, hidden), f"variables[{scope + 'candidate/kernel'!r}]")

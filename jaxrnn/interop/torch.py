@@ -172,7 +172,10 @@ def to_torch(params: Any, kind: str, *, bidirectional: bool = False, forget_bias
         if bidirectional:
             if not (isinstance(p, (tuple, list)) and len(p) == 2):
                 raise ValueError(f"params[{layer}] must be a (params_fw, params_bw) pair when bidirectional")
-            pieces = [_export_layer(p[0], kind, "", forget_bias), _export_layer(p[1], kind, "_reverse", forget_bias)]
+            pieces = [
+                _export_layer(p[0], kind, "", forget_bias),
+                _export_layer(p[1], kind, "_reverse", forget_bias),
+            ]
         else:
             pieces = [_export_layer(p, kind, "", forget_bias)]
         for piece in pieces:
