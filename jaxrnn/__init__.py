@@ -6,13 +6,23 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxrnn.layers import Embedding, Layer, dense, embedding, time_distributed
+from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
 from jaxrnn.wrappers import output_projection, stack_cells
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NonFiniteLossError",
+    "TrainState",
+    "fit",
+    "latest_checkpoint",
+    "make_optimizer",
+    "make_train_step",
+    "restore_checkpoint",
+    "save_checkpoint",
     "Embedding",
     "Layer",
     "dense",
