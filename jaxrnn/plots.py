@@ -1,4 +1,4 @@
-"""PNG plots of training runs and series (matplotlib, Agg backend): the book's Figures 14-8, 14-9 and 14-11."""
+"""PNG plots of training runs and series (matplotlib, Agg backend): the book's Figures 14-9 and 14-11."""
 
 from __future__ import annotations
 

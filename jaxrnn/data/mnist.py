@@ -108,7 +108,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, verify: bool = True
             got = hashlib.md5(data).hexdigest()
             if got != md5:
                 raise ValueError(
-                    f"MNIST file {str(path)!r} is corrupted: md5 of its decompressed content should be {md5}; "
+                    f"MNIST file {str(path)!r} is corrupted: md5 of its decompressed content should be "
+                    f"{md5}; "
                     f"got {got}. Replace it with the original file"
                 )
         arrays[field] = parse_idx(data, str(path))

@@ -90,7 +90,7 @@ def corrupted_reber_string(rng: np.random.Generator) -> str:
 
 
 def one_hot_strings(strings: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Encode strings over ``BEPSTVX`` as ``[N, max_length, 7]`` one-hot, zero-padded, plus lengths ``[N]``."""
+    """Encode strings over ``BEPSTVX`` as ``[N, max_length, 7]`` one-hot (zero-padded) and lengths ``[N]``."""
     x = np.zeros((len(strings), max_length, len(SYMBOLS)), np.float32)
     for n, s in enumerate(strings):
         if len(s) > max_length:
