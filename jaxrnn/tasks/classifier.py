@@ -1,4 +1,4 @@
-"""Sequence classifier (Géron ch. 14, "Training a Sequence Classifier"): an RNN, then dense on its last output.
+"""Sequence classifier (Géron ch. 14, "Training a Sequence Classifier"): an RNN, then dense on its end.
 
 MNIST reads each image as 28 steps of 28 pixels; the embedded Reber grammar
 task (exercise 7, the default: no download) reads one-hot strings of varying
@@ -28,7 +28,7 @@ Array = jax.Array
 
 
 class SequenceClassifier(NamedTuple):
-    """``init(key, input_size) -> params``; ``apply(params, inputs [B,T,F], sequence_length [B]) -> logits [B,C]``.
+    """``init(key, input_size) -> params``; ``apply(params, inputs [B,T,F], lengths [B]) -> logits [B,C]``.
 
     ``sequence_length`` may be None (every sequence is full length).
     """
