@@ -127,3 +127,12 @@ def test_train_regressor_then_generate(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["generate", "--checkpoint", str(tmp_path / "clf")]) == 1
     assert "must come from `jaxrnn train regressor`" in capsys.readouterr().err
+
+
+def test_nan_loss_stops_with_step_and_exit_1(tmp_path, capsys):
+    run = tmp_path / "nan"
+    argv = ["train", "regressor", "--learning-rate", "1e6", "--iterations", "100", "--units", "8"]
+    assert cli.main([*argv, "--out", str(run), "--quiet", "--checkpoint-every", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "jaxrnn: error: loss became nan at step 2" in err and "Traceback" not in err
+    assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(run / "checkpoints")) == 1
