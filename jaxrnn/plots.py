@@ -47,14 +47,14 @@ def plot_training_curves(history: dict, path: str | os.PathLike, *, title: str =
 
 
 def plot_series(
-    t: np.ndarray, curves: dict[str, np.ndarray], path: str | os.PathLike, *, title: str = ""
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike, *, title: str = ""
 ) -> pathlib.Path:
-    """Several named curves over ``t`` (e.g. instance, target, prediction; Figure 14-9)."""
+    """Several named ``(t, y)`` curves (e.g. instance, target, prediction; Figure 14-9)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     styles = ["b-", "y*", "r.", "g-", "k--"]
-    for (name, y), style in zip(curves.items(), styles * 3):
-        ax.plot(t[: len(y)], y, style, label=name, markersize=8)
+    for (name, (t, y)), style in zip(curves.items(), styles * 3):
+        ax.plot(t, y, style, label=name, markersize=8)
     ax.set_xlabel("time")
     ax.legend()
     ax.set_title(title)

@@ -226,12 +226,9 @@ def plot_regressor(
     t_instance = np.linspace(12.2, 12.2 + RESOLUTION * (n_steps + 1), n_steps + 1)
     series = time_series(t_instance).astype(np.float32)
     pred = np.asarray(model.apply(params, series[None, :-1, None]))[0, :, 0]
-    plot_series(
-        t_instance[1:],
-        {"instance": series[:-1], "target": series[1:], "prediction": pred},
-        out_dir / "prediction.png",
-        title="Testing the model (Figure 14-9)",
-    )
+    t_in, t_out = t_instance[:-1], t_instance[1:]
+    curves = {"instance": (t_in, series[:-1]), "target": (t_out, series[1:]), "prediction": (t_out, pred)}
+    plot_series(curves, out_dir / "prediction.png", title="Testing the model (Figure 14-9)")
     zeros = generate(model, params, jnp.zeros((n_steps, 1)), 300)
     instance = generate(
         model,
