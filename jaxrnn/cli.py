@@ -30,6 +30,9 @@ def _build_parser() -> argparse.ArgumentParser:
     clf.add_argument("--batch-size", type=int, default=None, help="default: 50 (reber), 150 (mnist)")
     clf.add_argument("--learning-rate", type=float, default=None, help="default: 0.01 (reber), 0.001 (mnist)")
     clf.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
+    clf.add_argument(
+        "--lr-decay", type=float, default=None, help="multiply the learning rate by this each epoch"
+    )
     clf.add_argument("--train-size", type=int, default=None, help="use only the first N training examples")
     clf.add_argument("--data-dir", default=None, help="MNIST directory (default: $JAXRNN_DATA)")
     reg = tasks.add_parser(
@@ -80,6 +83,7 @@ def _train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             clip_norm=args.clip_norm,
+            lr_decay=args.lr_decay,
             data_dir=args.data_dir,
             train_size=args.train_size,
             out=out,

@@ -93,5 +93,7 @@ def test_bad_input():
         classifier.train_classifier("cifar")
     with pytest.raises(ValueError, match="cell must be one of .* got 'rnn'"):
         classifier.train_classifier("reber", cell="rnn")
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\]; got 1.5"):
+        classifier.train_classifier("reber", lr_decay=1.5)
     with pytest.raises(TypeError, match="cell must be a jaxrnn Cell; got str"):
         classifier.sequence_classifier("lstm", 2)

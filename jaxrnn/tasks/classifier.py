@@ -138,6 +138,7 @@ def train_classifier(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     clip_norm: float | None = None,
+    lr_decay: float | None = None,
     data_dir: str | os.PathLike | None = None,
     train_size: int | None = None,
     test_size: int | None = None,
@@ -156,6 +157,8 @@ def train_classifier(
     Args:
       dataset: ``"reber"`` (embedded, no download) or ``"mnist"`` (needs ``data_dir``/``$JAXRNN_DATA``).
       cell: ``"basic"``, ``"lstm"`` or ``"gru"``.
+      lr_decay: multiply the learning rate by this factor after every epoch
+        (``optax.exponential_decay``, staircase), or None for a constant rate.
       train_size, test_size: use only the first examples (quick runs).
       out: directory for ``checkpoints/``, ``metrics.json``, ``config.json`` and ``training_curves.png``;
         a run with an existing checkpoint there resumes.
@@ -176,9 +179,12 @@ def train_classifier(
         "batch_size": batch_size or d["batch_size"],
         "learning_rate": learning_rate or d["learning_rate"],
         "clip_norm": clip_norm or d["clip_norm"],
+        "lr_decay": lr_decay,
         "seed": seed,
         "train_size": train_size,
     }
+    if lr_decay is not None and not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
     rnn = make_cell(config["cell"], config["num_units"])
     train_set, test_set = _load(dataset, data_dir, train_size, seed)
     if test_size is not None:
@@ -193,6 +199,10 @@ def train_classifier(
     eval_fn = jax.jit(
         lambda p, b: {"accuracy": loss_fn(p, b, key)[1]["accuracy"], "loss": loss_fn(p, b, key)[0]}
     )
+    schedule = config["learning_rate"]
+    if lr_decay is not None:
+        steps_per_epoch = max(len(train_set["labels"]) // config["batch_size"], 1)
+        schedule = optax.exponential_decay(schedule, steps_per_epoch, lr_decay, staircase=True)
     out_dir = prepare_out(out)
     if out_dir is not None:
         write_json(out_dir / "config.json", config)
@@ -203,7 +213,7 @@ def train_classifier(
         lambda epoch: (dict(zip(names, b)) for b in batches(epoch)),
         key=jax.random.fold_in(key, 1),
         epochs=config["epochs"],
-        optimizer=train.make_optimizer(config["learning_rate"], clip_norm=config["clip_norm"]),
+        optimizer=train.make_optimizer(schedule, clip_norm=config["clip_norm"]),
         eval_fn=eval_fn,
         eval_batches=lambda: (dict(zip(names, b)) for b in sequential_batches(tuple(test_set.values()), 500)),
         checkpoint_dir=None if out_dir is None else out_dir / "checkpoints",
