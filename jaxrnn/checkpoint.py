@@ -16,7 +16,6 @@ from typing import Any
 
 import jax
 import numpy as np
-from flax import serialization
 
 _PATTERN = re.compile(r"^ckpt_(\d{10})\.msgpack$")
 
@@ -48,6 +47,8 @@ def save_checkpoint(
         raise ValueError(f"step must be a non-negative int; got {step!r}")
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    from flax import serialization  # imported here so that `import jaxrnn` stays light
+
     data = serialization.msgpack_serialize(serialization.to_state_dict(_to_numpy(tree)))
     path = directory / f"ckpt_{int(step):010d}.msgpack"
     tmp = directory / f".{path.name}.{os.getpid()}.tmp"
@@ -80,6 +81,8 @@ def checkpoint_step(path: str | os.PathLike) -> int:
 
 
 def _read(path: pathlib.Path) -> Any:
+    from flax import serialization
+
     return serialization.msgpack_restore(path.read_bytes())
 
 
@@ -124,6 +127,8 @@ def restore_checkpoint(path: str | os.PathLike, target: Any = None) -> Any:
         raise ValueError(f"checkpoint {str(path)!r} is damaged and cannot be decoded: {e}") from e
     if target is None:
         return raw
+    from flax import serialization
+
     try:
         return serialization.from_state_dict(_to_numpy(target), raw)
     except Exception as e:
