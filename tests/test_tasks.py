@@ -97,3 +97,20 @@ def test_bad_input():
         classifier.train_classifier("reber", lr_decay=1.5)
     with pytest.raises(TypeError, match="cell must be a jaxrnn Cell; got str"):
         classifier.sequence_classifier("lstm", 2)
+
+
+def test_classifier_learns_mnist_subset_when_present():
+    from test_data_mnist import _shared_mnist
+
+    result = classifier.train_classifier(
+        "mnist",
+        num_units=32,
+        epochs=2,
+        batch_size=50,
+        learning_rate=0.01,
+        train_size=2000,
+        test_size=500,
+        data_dir=_shared_mnist(),
+        quiet=True,
+    )
+    assert result["test_accuracy"] > 0.5  # chance is 0.1

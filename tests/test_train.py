@@ -181,3 +181,11 @@ def test_bad_input():
         train.fit(
             loss_fn, init(), batches, key=jax.random.key(0), epochs=1, eval_fn=lambda p, b: {}, quiet=True
         )
+
+
+def test_evaluate_weights_batches_by_size():
+    batches = [(np.array([1.0, 2.0, 3.0]),), (np.array([10.0]),)]
+    got = train.evaluate(lambda p, b: {"mean": np.mean(b[0])}, None, batches)
+    np.testing.assert_allclose(got["mean"], (1 + 2 + 3 + 10) / 4)
+    with pytest.raises(ValueError, match="evaluation batches must not be empty"):
+        train.evaluate(lambda p, b: {}, None, [])
