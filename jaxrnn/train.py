@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from jaxrnn import checkpoint as ckpt
@@ -170,7 +169,7 @@ def fit(
       params: the initial parameter pytree (ignored when resuming from a checkpoint).
       batches: ``batches(epoch) -> iterable of batches``; must give the same
         batches for the same epoch (seed its shuffling with the epoch) for exact resume.
-      key: the PRNG key; step ``s`` gets ``fold_in(key, s)``.
+      key: the PRNG key (or an int seed); step ``s`` gets ``fold_in(key, s)``.
       epochs: number of passes over ``batches``.
       optimizer: default ``make_optimizer()`` (Adam, 1e-3).
       eval_fn: ``eval_fn(params, batch) -> {name: batch mean}``, run after each epoch.
@@ -230,6 +229,8 @@ def fit(
             last_saved = _save(checkpoint_dir, state, key, epoch, offset, history, partial, max_to_keep)
 
     step = int(state.step)
+    if max_steps is not None and step >= max_steps:  # a finished run that is resumed has nothing to do
+        return state, history
     bar = tqdm(total=None if epochs == 0 else epochs, initial=start_epoch, disable=quiet, unit="epoch")
     try:
         for epoch in range(start_epoch, epochs):
@@ -275,8 +276,3 @@ def fit(
     finally:
         bar.close()
     return state, history
-
-
-def as_numpy(tree: Any) -> Any:
-    """Copy a pytree's arrays to NumPy (handy before saving or plotting)."""
-    return jax.tree.map(np.asarray, tree)

@@ -84,6 +84,8 @@ def test_exact_resume_bit_for_bit(tmp_path):
     # interrupted mid-epoch (step 6 of 16, in epoch 1), then resumed by a fresh call
     train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, max_steps=6, **kw)
     assert ckpt.checkpoint_step(ckpt.latest_checkpoint(tmp_path)) == 6
+    again, again_hist = train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, max_steps=6, **kw)
+    assert int(again.step) == 6 and len(again_hist["loss"]) == 6  # already there: no step taken
     resumed, hist = train.fit(
         loss_fn, {"w": jnp.ones(3), "b": jnp.ones(())}, batches, checkpoint_dir=tmp_path, **kw
     )
