@@ -6,6 +6,7 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.parallel import (
     data_parallel_train_step,
@@ -17,38 +18,47 @@ from jaxrnn.parallel import (
     shard_batch,
 )
 from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
+from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
 from jaxrnn.wrappers import dropout, output_projection, residual, stack_cells
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Embedding",
-    "Layer",
-    "dense",
-    "embedding",
-    "dropout",
-    "freeze",
-    "residual",
-    "truncated_unroll",
-    "truncated_value_and_grad",
-    "output_projection",
-    "stack_cells",
-    "time_distributed",
-    "Cell",
-    "LSTMState",
     "basic_cell",
     "bidirectional_unroll",
-    "dynamic_unroll",
-    "gru_cell",
-    "lstm_cell",
-    "reverse_sequence",
-    "static_unroll",
+    "Cell",
     "data_parallel_train_step",
+    "dense",
     "device_cell",
+    "dropout",
+    "dynamic_unroll",
+    "Embedding",
+    "embedding",
+    "fit",
+    "freeze",
+    "gru_cell",
+    "latest_checkpoint",
+    "Layer",
+    "lstm_cell",
+    "LSTMState",
     "make_mesh",
+    "make_optimizer",
+    "make_train_step",
+    "NonFiniteLossError",
+    "output_projection",
     "pipelined_unroll",
     "place_params",
     "replicate",
+    "residual",
+    "restore_checkpoint",
+    "reverse_sequence",
+    "save_checkpoint",
     "shard_batch",
+    "stack_cells",
+    "static_unroll",
+    "time_distributed",
+    "TrainState",
+    "truncated_unroll",
+    "truncated_value_and_grad",
 ]

@@ -1,9 +1,13 @@
-"""The ``jaxrnn`` command line."""
+"""The ``jaxrnn`` command line: ``demo``, ``train classifier``, ``train regressor``, ``generate``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
 import sys
+
+from jaxrnn.tasks.common import CELLS
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -11,7 +15,155 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the book's 2-step, 4-instance example")
     demo.add_argument("--seed", type=int, default=42, help="PRNG seed for the weights")
+
+    train = commands.add_parser("train", help="train a model (classifier or regressor)")
+    tasks = train.add_subparsers(dest="task", metavar="TASK")
+    clf = tasks.add_parser(
+        "classifier", help="sequence classifier: embedded Reber grammar (default) or MNIST"
+    )
+    clf.add_argument("--dataset", choices=["reber", "mnist"], default="reber")
+    clf.add_argument(
+        "--cell", choices=sorted(CELLS), default=None, help="default: gru (reber), basic (mnist)"
+    )
+    clf.add_argument("--units", type=int, default=None, help="default: 32 (reber), 150 (mnist)")
+    clf.add_argument("--epochs", type=int, default=None, help="default: 15 (reber), 100 (mnist)")
+    clf.add_argument("--batch-size", type=int, default=None, help="default: 50 (reber), 150 (mnist)")
+    clf.add_argument("--learning-rate", type=float, default=None, help="default: 0.01 (reber), 0.001 (mnist)")
+    clf.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
+    clf.add_argument(
+        "--lr-decay", type=float, default=None, help="multiply the learning rate by this each epoch"
+    )
+    clf.add_argument("--train-size", type=int, default=None, help="use only the first N training examples")
+    clf.add_argument("--data-dir", default=None, help="MNIST directory (default: $JAXRNN_DATA)")
+    reg = tasks.add_parser(
+        "regressor", help="time-series regressor t*sin(t)/3 + 2*sin(5t), then generation plots"
+    )
+    reg.add_argument("--cell", choices=sorted(CELLS), default="basic")
+    reg.add_argument("--units", type=int, default=100)
+    reg.add_argument("--iterations", type=int, default=1500)
+    reg.add_argument("--batch-size", type=int, default=50)
+    reg.add_argument("--variant", choices=["projection", "time_distributed"], default="projection")
+    reg.add_argument("--learning-rate", type=float, default=1e-3)
+    reg.add_argument("--clip-norm", type=float, default=None)
+    for p in (clf, reg):
+        p.add_argument(
+            "--out", default=None, help="directory for checkpoints, metrics.json, plots (default runs/...)"
+        )
+        p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
+        p.add_argument("--restart", action="store_true", help="ignore checkpoints already in --out")
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    gen = commands.add_parser("generate", help="generate a sequence from a trained regressor (creative RNN)")
+    gen.add_argument("--checkpoint", required=True, help="a regressor run directory (or its checkpoint file)")
+    gen.add_argument(
+        "--seed", choices=["zeros", "instance"], default="zeros", help="what the generation starts from"
+    )
+    gen.add_argument("--steps", type=int, default=300)
+    gen.add_argument(
+        "--out", default=None, help="where to write generated.json and generated.png (default: the run)"
+    )
     return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    import shutil
+
+    if args.task == "classifier":
+        from jaxrnn.tasks.classifier import train_classifier
+
+        out = pathlib.Path(args.out or f"runs/classifier-{args.dataset}-{args.cell or 'default'}")
+        if args.restart:
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        result = train_classifier(
+            args.dataset,
+            cell=args.cell,
+            num_units=args.units,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            clip_norm=args.clip_norm,
+            lr_decay=args.lr_decay,
+            data_dir=args.data_dir,
+            train_size=args.train_size,
+            out=out,
+            checkpoint_every=args.checkpoint_every,
+            seed=args.seed,
+            quiet=args.quiet,
+        )
+        print(
+            f"test accuracy {result['test_accuracy']:.4f} after {result['config']['epochs']} epochs "
+            f"({result['seconds']:.0f} s); checkpoints, metrics.json and training_curves.png in {out}"
+        )
+    else:
+        from jaxrnn.tasks.regressor import train_regressor
+
+        out = pathlib.Path(args.out or f"runs/regressor-{args.variant}")
+        if args.restart:
+            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        result = train_regressor(
+            iterations=args.iterations,
+            batch_size=args.batch_size,
+            num_units=args.units,
+            cell=args.cell,
+            variant=args.variant,
+            learning_rate=args.learning_rate,
+            clip_norm=args.clip_norm,
+            out=out,
+            checkpoint_every=args.checkpoint_every,
+            seed=args.seed,
+            quiet=args.quiet,
+        )
+        print(
+            f"MSE {result['final_mse']:.4f} after {args.iterations} iterations ({result['seconds']:.0f} s); "
+            f"checkpoints, metrics.json, training_curves.png, prediction.png, generated.png in {out}"
+        )
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import serialization
+
+    from jaxrnn import checkpoint
+    from jaxrnn.data.time_series import RESOLUTION, time_series
+    from jaxrnn.plots import plot_generated
+    from jaxrnn.tasks.common import write_json
+    from jaxrnn.tasks.regressor import build_regressor, generate
+
+    path = pathlib.Path(args.checkpoint)
+    run = path.parent.parent if path.is_file() else (path.parent if path.name == "checkpoints" else path)
+    if not (run / "config.json").is_file():
+        raise FileNotFoundError(
+            f"--checkpoint must be a regressor run directory holding config.json; got {str(path)!r}"
+        )
+    config = json.loads((run / "config.json").read_text())
+    if config.get("task") != "regressor":
+        raise ValueError(
+            f"--checkpoint must come from `jaxrnn train regressor`; {str(run)!r} holds a {config.get('task')}"
+        )
+    if args.steps < 1:
+        raise ValueError(f"--steps must be a positive int; got {args.steps}")
+    model = build_regressor(config)
+    template = model.init(jax.random.key(0), 1)
+    saved = checkpoint.restore_checkpoint(path if path.is_file() else run / "checkpoints")
+    params = serialization.from_state_dict(template, saved["train_state"]["params"])
+    n = config["n_steps"]
+    if args.seed == "zeros":
+        seed = jnp.zeros((n, 1), jnp.float32)
+    else:
+        seed = jnp.asarray(time_series(np.arange(n) * RESOLUTION + 12.2).astype(np.float32)[:, None])
+    sequence = np.asarray(generate(model, params, seed, args.steps))[:, 0]
+    out = pathlib.Path(args.out) if args.out else run
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / f"generated-{args.seed}.json", {"seed": args.seed, "sequence": sequence.tolist()})
+    plot_generated({f"seeded with {args.seed}": sequence}, out / f"generated-{args.seed}.png", seed_length=n)
+    print(
+        f"generated {args.steps} steps from a {args.seed} seed: {out / f'generated-{args.seed}.json'}, .png"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +178,16 @@ def main(argv: list[str] | None = None) -> int:
 
         run_demo(seed=args.seed)
         return 0
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
-    return 2
+    if args.command == "train" and args.task is None:
+        parser.parse_args(["train", "--help"])
+    from jaxrnn.train import NonFiniteLossError
+
+    try:
+        return _train(args) if args.command == "train" else _generate(args)
+    except (ValueError, TypeError, FileNotFoundError, NonFiniteLossError) as e:
+        # a clear one-line message instead of a traceback: these are the user's inputs or data
+        print(f"jaxrnn: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

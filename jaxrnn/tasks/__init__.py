@@ -1,0 +1,1 @@
+"""The chapter's experiments as model functions + data + trainer configurations."""

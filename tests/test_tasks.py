@@ -1,0 +1,116 @@
+"""Tasks: classifier and regressor against NumPy float64 loops, short trainings that learn, generation."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxrnn
+from jaxrnn.tasks import classifier, regressor
+
+
+def _np_basic_rnn(p, x, act):
+    """Reference: h_t = act(x_t Wx + h_{t-1} Wh + b) in float64, one instance at a time."""
+    wx, wh, b = (np.asarray(p[k], np.float64) for k in ("Wx", "Wh", "b"))
+    h, hs = np.zeros(wh.shape[0]), []
+    for x_t in x:
+        h = act(x_t @ wx + h @ wh + b)
+        hs.append(h)
+    return np.array(hs)
+
+
+def test_classifier_logits_use_each_sequence_last_valid_output():
+    model = classifier.sequence_classifier(jaxrnn.basic_cell(6), 3)
+    params = model.init(jax.random.key(0), 4)
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
+    lengths = np.array([5, 2, 1], np.int32)
+    logits = model.apply(params, jnp.asarray(x), jnp.asarray(lengths))
+    W, b = (np.asarray(params["logits"][k], np.float64) for k in ("W", "b"))
+    for i in range(3):
+        h = _np_basic_rnn(params["rnn"], x[i, : lengths[i]].astype(np.float64), np.tanh)[-1]
+        np.testing.assert_allclose(logits[i], h @ W + b, rtol=1e-5, atol=1e-6)
+
+
+def test_classifier_learns_reber_subset():
+    result = classifier.train_classifier("reber", epochs=6, train_size=2000, test_size=400, quiet=True)
+    assert result["test_accuracy"] > 0.7  # chance is 0.5
+    assert result["history"]["train_loss"][-1] < result["history"]["train_loss"][0]
+
+
+def test_regressor_variants_match_numpy_and_each_other():
+    x = np.random.default_rng(1).normal(size=(2, 7, 1)).astype(np.float32)
+    a = regressor.sequence_regressor(jaxrnn.basic_cell(5, activation=jax.nn.relu), variant="projection")
+    b = regressor.sequence_regressor(jaxrnn.basic_cell(5, activation=jax.nn.relu), variant="time_distributed")
+    params = a.init(jax.random.key(2), 1)
+    ya, yb = a.apply(params, jnp.asarray(x)), b.apply(params, jnp.asarray(x))
+    W, bias = (np.asarray(params["projection"][k], np.float64) for k in ("W", "b"))
+    for i in range(2):
+        hs = _np_basic_rnn(params["cell"], x[i].astype(np.float64), lambda z: np.maximum(z, 0))
+        np.testing.assert_allclose(ya[i], hs @ W + bias, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ya, yb, rtol=1e-5, atol=1e-6)
+
+
+def test_generate_equals_a_numpy_feedback_loop():
+    model = regressor.sequence_regressor(jaxrnn.basic_cell(4, activation=jax.nn.relu))
+    params = model.init(jax.random.key(3), 1)
+    seed = np.linspace(-1, 1, 5, dtype=np.float32)[:, None]
+    out = np.asarray(regressor.generate(model, params, jnp.asarray(seed), 30))
+    p = {k: np.asarray(v, np.float64) for k, v in params["cell"].items()}
+    W, b = (np.asarray(params["projection"][k], np.float64) for k in ("W", "b"))
+    h, seq = np.zeros(4), [float(v) for v in seed[:, 0]]
+    for t in range(5 + 30 - 1):
+        h = np.maximum(np.array([seq[t]]) @ p["Wx"] + h @ p["Wh"] + p["b"], 0)
+        if t >= 4:
+            seq.append(float((h @ W + b)[0]))
+    np.testing.assert_allclose(out[:, 0], seq, rtol=1e-4, atol=1e-5)
+    # the loop is a lax.scan inside one jit: the jaxpr has scans, not 30 unrolled steps
+    jaxpr = str(
+        jax.make_jaxpr(lambda p, s: regressor._generate(model.cell, p, s, 30))(params, jnp.asarray(seed))
+    )
+    assert "scan" in jaxpr and "length=30" in jaxpr
+
+
+def test_regressor_loss_decreases_and_writes_plots(tmp_path):
+    result = regressor.train_regressor(iterations=200, num_units=20, out=tmp_path, quiet=True)
+    loss = result["history"]["loss"]
+    assert np.mean(loss[-20:]) < 0.2 * np.mean(loss[:20])
+    for name in ("training_curves.png", "prediction.png", "generated.png", "metrics.json", "config.json"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="variant must be one of .* got 'dense'"):
+        regressor.sequence_regressor(jaxrnn.basic_cell(3), variant="dense")
+    model = regressor.sequence_regressor(jaxrnn.basic_cell(3))
+    params = model.init(jax.random.key(0), 1)
+    with pytest.raises(ValueError, match=r"seed must be \[steps >= 1, 1\]; got shape \(3, 2\)"):
+        regressor.generate(model, params, jnp.zeros((3, 2)), 5)
+    with pytest.raises(ValueError, match="num_steps must be a positive int; got 0"):
+        regressor.generate(model, params, jnp.zeros((3, 1)), 0)
+    with pytest.raises(ValueError, match="dataset must be one of .* got 'cifar'"):
+        classifier.train_classifier("cifar")
+    with pytest.raises(ValueError, match="cell must be one of .* got 'rnn'"):
+        classifier.train_classifier("reber", cell="rnn")
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\]; got 1.5"):
+        classifier.train_classifier("reber", lr_decay=1.5)
+    with pytest.raises(TypeError, match="cell must be a jaxrnn Cell; got str"):
+        classifier.sequence_classifier("lstm", 2)
+
+
+def test_classifier_learns_mnist_subset_when_present():
+    from test_data_mnist import _shared_mnist
+
+    result = classifier.train_classifier(
+        "mnist",
+        num_units=32,
+        epochs=2,
+        batch_size=50,
+        learning_rate=0.01,
+        train_size=2000,
+        test_size=500,
+        data_dir=_shared_mnist(),
+        quiet=True,
+    )
+    assert result["test_accuracy"] > 0.5  # chance is 0.1

@@ -1,0 +1,193 @@
+"""The optax trainer: hand-chained reference loop, exact resume, NaN stop, clipping, schedules."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxrnn import checkpoint as ckpt
+from jaxrnn import train
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(48, 3)).astype(np.float32)
+Y = (X @ np.array([1.5, -2.0, 0.5], np.float32) + 0.3).astype(np.float32)
+
+
+def loss_fn(params, batch, key):
+    x, y = batch
+    noise = 0.01 * jax.random.normal(key, (), jnp.float32)  # uses the key, so key handling is tested
+    err = x @ params["w"] + params["b"] + noise - y
+    loss = jnp.mean(err**2)
+    return loss, {"mae": jnp.mean(jnp.abs(err))}
+
+
+def batches(epoch):
+    order = np.random.default_rng(epoch).permutation(len(X))
+    for i in range(0, len(X), 12):
+        idx = order[i : i + 12]
+        yield X[idx], Y[idx]
+
+
+def init():
+    return {"w": jnp.zeros(3, jnp.float32), "b": jnp.zeros((), jnp.float32)}
+
+
+def test_fit_matches_a_hand_chained_loop():
+    opt = optax.adam(0.05)
+    key = jax.random.key(3)
+    state, history = train.fit(loss_fn, init(), batches, key=key, epochs=3, optimizer=opt, quiet=True)
+    # reference: the same algorithm written out by hand, step by step, without the trainer
+    with jax.numpy_dtype_promotion("standard"):
+        opt_state = opt.init(init())
+    params, losses, step = init(), [], 0
+    for epoch in range(3):
+        for batch in batches(epoch):
+            (loss, _), g = jax.value_and_grad(loss_fn, has_aux=True)(
+                params, batch, jax.random.fold_in(key, step)
+            )
+            with jax.numpy_dtype_promotion("standard"):  # optax's internals mix int counts and floats
+                updates, opt_state = opt.update(g, opt_state, params)
+                params = optax.apply_updates(params, updates)
+            losses.append(float(loss))
+            step += 1
+    np.testing.assert_allclose(history["loss"], losses, rtol=1e-6)
+    np.testing.assert_allclose(state.params["w"], params["w"], rtol=1e-5)
+    assert history["step"] == list(range(1, 13)) and int(state.step) == 12
+    assert history["epoch"] == [1, 2, 3]
+    np.testing.assert_allclose(history["train_loss"][0], np.mean(losses[:4]), rtol=1e-6)
+
+
+def test_learns_and_evaluates():
+    state, history = train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=jax.random.key(0),
+        epochs=30,
+        optimizer=train.make_optimizer(0.1),
+        eval_fn=lambda p, b: {"mse": loss_fn(p, b, jax.random.key(0))[0]},
+        eval_batches=lambda: batches(0),
+        quiet=True,
+    )
+    assert history["eval_mse"][-1] < 0.01 < history["eval_mse"][0]
+    np.testing.assert_allclose(state.params["w"], [1.5, -2.0, 0.5], atol=0.05)
+
+
+def test_exact_resume_bit_for_bit(tmp_path):
+    kw = dict(
+        key=jax.random.key(1), epochs=4, optimizer=train.make_optimizer(0.05, clip_norm=1.0), quiet=True
+    )
+    full, full_hist = train.fit(loss_fn, init(), batches, **kw)
+    # interrupted mid-epoch (step 6 of 16, in epoch 1), then resumed by a fresh call
+    train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, max_steps=6, **kw)
+    assert ckpt.checkpoint_step(ckpt.latest_checkpoint(tmp_path)) == 6
+    again, again_hist = train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, max_steps=6, **kw)
+    assert int(again.step) == 6 and len(again_hist["loss"]) == 6  # already there: no step taken
+    resumed, hist = train.fit(
+        loss_fn, {"w": jnp.ones(3), "b": jnp.ones(())}, batches, checkpoint_dir=tmp_path, **kw
+    )
+    assert hist["loss"] == full_hist["loss"]  # exact float equality
+    assert hist["train_loss"] == full_hist["train_loss"]
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(full)):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_checkpoint_every_and_final(tmp_path):
+    train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=jax.random.key(0),
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_every=3,
+        max_to_keep=None,
+        quiet=True,
+    )
+    assert [ckpt.checkpoint_step(p) for p in ckpt.list_checkpoints(tmp_path)] == [3, 6, 8]
+
+
+def test_nan_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
+    def exploding(params, batch, key):
+        loss, m = loss_fn(params, batch, key)
+        return jnp.where(params["b"] > 5.0, jnp.nan, loss), m
+
+    with pytest.raises(
+        train.NonFiniteLossError, match=r"loss became nan at step (\d+).*last good checkpoint"
+    ) as e:
+        train.fit(
+            exploding,
+            init(),
+            batches,
+            key=jax.random.key(0),
+            epochs=50,
+            optimizer=optax.sgd(1.0),
+            checkpoint_dir=tmp_path,
+            checkpoint_every=1,
+            quiet=True,
+        )
+    good = ckpt.latest_checkpoint(tmp_path)
+    assert ckpt.checkpoint_step(good) == e.value.step - 1 == ckpt.checkpoint_step(e.value.last_checkpoint)
+
+
+def test_huge_learning_rate_diverges_cleanly():
+    with pytest.raises(train.NonFiniteLossError, match="loss became (nan|inf) at step"):
+        train.fit(
+            loss_fn, init(), batches, key=jax.random.key(0), epochs=200, optimizer=optax.sgd(1e6), quiet=True
+        )
+
+
+def test_clip_and_schedule_follow_optax_definitions():
+    # clipping by global norm: one SGD step of size 1 with norm clipped to 0.1 moves params by exactly 0.1
+    opt = train.make_optimizer(1.0, optimizer="sgd", clip_norm=0.1)
+    step = train.make_train_step(loss_fn, opt)
+    s0 = train.init_train_state(init(), opt)
+    s1, _, _ = step(s0, next(batches(0)), jax.random.key(0))
+    moved = np.sqrt(
+        sum(
+            float(jnp.sum((a - b) ** 2))
+            for a, b in zip(jax.tree.leaves(s1.params), jax.tree.leaves(s0.params))
+        )
+    )
+    np.testing.assert_allclose(moved, 0.1, rtol=1e-5)
+    # a schedule: SGD with lr 0.5 for step 0 and 0 afterwards equals one plain step of lr 0.5
+    sched = optax.piecewise_constant_schedule(0.5, {1: 0.0})
+    key = jax.random.key(0)
+    state, _ = train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=key,
+        epochs=1,
+        optimizer=train.make_optimizer(sched, optimizer="sgd"),
+        quiet=True,
+    )
+    x, y = next(batches(0))
+    grad_w = jax.grad(lambda p: loss_fn(p, (x, y), jax.random.fold_in(key, 0))[0])(init())["w"]
+    np.testing.assert_allclose(state.params["w"], -0.5 * np.asarray(grad_w), rtol=1e-6)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="optimizer must be one of .* got 'adamax'"):
+        train.make_optimizer(optimizer="adamax")
+    with pytest.raises(ValueError, match="learning_rate must be a positive number.*got -1"):
+        train.make_optimizer(-1)
+    with pytest.raises(ValueError, match="clip_norm must be a positive number or None; got 0"):
+        train.make_optimizer(clip_norm=0)
+    with pytest.raises(ValueError, match="epochs must be a non-negative int; got 1.5"):
+        train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1.5, quiet=True)
+    with pytest.raises(ValueError, match="eval_fn and eval_batches must be given together"):
+        train.fit(
+            loss_fn, init(), batches, key=jax.random.key(0), epochs=1, eval_fn=lambda p, b: {}, quiet=True
+        )
+
+
+def test_evaluate_weights_batches_by_size():
+    batches = [(np.array([1.0, 2.0, 3.0]),), (np.array([10.0]),)]
+    got = train.evaluate(lambda p, b: {"mean": np.mean(b[0])}, None, batches)
+    np.testing.assert_allclose(got["mean"], (1 + 2 + 3 + 10) / 4)
+    with pytest.raises(ValueError, match="evaluation batches must not be empty"):
+        train.evaluate(lambda p, b: {}, None, [])
