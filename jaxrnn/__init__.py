@@ -5,6 +5,7 @@ unrollers run them through time with ``sequence_length`` masking that matches
 TF's ``dynamic_rnn``.
 """
 
+from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, time_distributed
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
@@ -29,4 +30,6 @@ __all__ = [
     "lstm_cell",
     "reverse_sequence",
     "static_unroll",
+    "seq2seq",
+    "text",
 ]

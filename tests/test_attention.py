@@ -56,8 +56,6 @@ def test_attention_matches_numpy_sums_to_one_and_ignores_padding(name):
     np.testing.assert_allclose(weights2, weights, atol=1e-6)
 
 
-
-
 def test_bad_num_units():
     with pytest.raises(ValueError, match="num_units must be a positive int; got 0"):
         bahdanau_attention(0)

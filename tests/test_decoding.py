@@ -22,7 +22,9 @@ LENGTH = jnp.array([3, 2, 1], jnp.int32)
 @functools.cache
 def _describe(attention, vocab, cell):
     # one model value per configuration, so jitted decoders compile once and are reused across tests
-    return seq2seq_model(8, vocab, embed_size=5, encoder_cell=cell(6), decoder_cell=cell(6), attention=attention)
+    return seq2seq_model(
+        8, vocab, embed_size=5, encoder_cell=cell(6), decoder_cell=cell(6), attention=attention
+    )
 
 
 def _model(attention, vocab=6, cell=gru_cell, seed=0):
@@ -84,7 +86,11 @@ def test_beam_best_score_at_least_greedy_and_scores_are_model_logprobs(seed):
     best, beams = _beam(model, params, SOURCE, LENGTH, beam_width=4, max_length=6)
     assert (np.asarray(best.score) >= np.asarray(g.score) - 1e-5).all()
     ref = _sequence_logprobs(
-        model, params, jnp.repeat(SOURCE, 4, 0), jnp.repeat(LENGTH, 4, 0), beams.ids.reshape(12, 6),
+        model,
+        params,
+        jnp.repeat(SOURCE, 4, 0),
+        jnp.repeat(LENGTH, 4, 0),
+        beams.ids.reshape(12, 6),
         np.asarray(beams.length).reshape(12),
     )
     np.testing.assert_allclose(np.asarray(beams.score).reshape(12), ref, rtol=1e-4, atol=1e-4)
@@ -104,7 +110,9 @@ def test_wide_beam_equals_exhaustive_search():
             seqs.append(list(seq) + [PAD_ID] * (length - size))
             sizes.append(size)
     k = len(seqs)
-    best_ref = _sequence_logprobs(model, params, jnp.repeat(src, k, 0), jnp.repeat(n, k, 0), seqs, sizes).max()
+    best_ref = _sequence_logprobs(
+        model, params, jnp.repeat(src, k, 0), jnp.repeat(n, k, 0), seqs, sizes
+    ).max()
     best, _ = beam_search(model, params, src, n, beam_width=16, max_length=length)
     np.testing.assert_allclose(float(best.score[0]), best_ref, rtol=1e-4, atol=1e-4)
 
@@ -122,5 +130,7 @@ def test_bad_arguments():
         _greedy(model, params, SOURCE, LENGTH, max_length=0)
     with pytest.raises(ValueError, match="beam_width must be a positive int; got 0"):
         beam_search(model, params, SOURCE, LENGTH, beam_width=0, max_length=3)
-    with pytest.raises(ValueError, match=r"source must be int \[B, S\] and source_length \[B\]; got \(3, 4\), \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"source must be int \[B, S\] and source_length \[B\]; got \(3, 4\), \(2,\)"
+    ):
         greedy_decode(model, params, SOURCE, LENGTH[:2], max_length=3)

@@ -27,6 +27,7 @@ from jaxrnn.seq2seq import (
     translate,
     weighted_cross_entropy,
 )
+from jaxrnn.seq2seq.cli import cli_main
 from jaxrnn.text import GO_ID, make_batch
 
 
@@ -36,13 +37,17 @@ def test_weighted_cross_entropy_matches_numpy():
     weights = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
     logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     ref = -sum(weights[b, t] * logp[b, t, targets[b, t]] for b in range(2) for t in range(3)) / weights.sum()
-    got = weighted_cross_entropy(jnp.asarray(logits, jnp.float32), jnp.asarray(targets), jnp.asarray(weights, jnp.float32))
+    got = weighted_cross_entropy(
+        jnp.asarray(logits, jnp.float32), jnp.asarray(targets), jnp.asarray(weights, jnp.float32)
+    )
     np.testing.assert_allclose(float(got), ref, rtol=1e-5)
     with pytest.raises(ValueError, match=r"must agree; got \(2, 3, 5\), \(2, 2\), \(2, 3\)"):
         weighted_cross_entropy(jnp.asarray(logits), jnp.asarray(targets[:, :2]), jnp.asarray(weights))
 
 
-MODEL = seq2seq_model(10, 9, embed_size=4, encoder_cell=gru_cell(5), decoder_cell=gru_cell(5), attention="bahdanau")
+MODEL = seq2seq_model(
+    10, 9, embed_size=4, encoder_cell=gru_cell(5), decoder_cell=gru_cell(5), attention="bahdanau"
+)
 PAIRS = [([4, 5, 6], [7, 8]), ([7], [4, 5, 6, 7]), ([5, 5], [6])]
 
 
@@ -65,7 +70,9 @@ def test_masked_loss_ignores_padding_in_loss_and_gradients():
     for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads2)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     # and a weight change on a real position does change the loss
-    heavier = batch._replace(target_weights=batch.target_weights * np.array([[2.0], [1.0], [1.0]], np.float32))
+    heavier = batch._replace(
+        target_weights=batch.target_weights * np.array([[2.0], [1.0], [1.0]], np.float32)
+    )
     assert abs(float(value_and_grad(params, tuple(jnp.asarray(x) for x in heavier))[0]) - float(loss)) > 1e-4
 
 
@@ -76,7 +83,9 @@ def test_teacher_forcing_equals_hand_chained_decoder_steps(attention):
     )
     params = init_params(model, jax.random.key(1))
     b = make_batch(PAIRS, 4, 5)
-    logits = logits_teacher_forced(model, params, jnp.asarray(b.source), jnp.asarray(b.source_length), jnp.asarray(b.decoder_input))
+    logits = logits_teacher_forced(
+        model, params, jnp.asarray(b.source), jnp.asarray(b.source_length), jnp.asarray(b.decoder_input)
+    )
     memory, enc_state = encode(model, params, jnp.asarray(b.source), jnp.asarray(b.source_length))
     state = initial_decoder_state(model, enc_state, 3, jnp.float32)
     for t in range(5):
@@ -96,9 +105,9 @@ def test_sampled_softmax_expectation_approaches_full_loss():
     full = np.log(np.exp(logits).sum(1)) - logits[np.arange(n), np.asarray(labels)]
     gaps = []
     for m in (2, 20, 400):
-        losses = jax.jit(jax.vmap(lambda k, m=m: sampled_softmax_loss(w, bias, hidden, labels, num_sampled=m, key=k)))(
-            jax.random.split(jax.random.key(0), 2000)
-        )
+        losses = jax.jit(
+            jax.vmap(lambda k, m=m: sampled_softmax_loss(w, bias, hidden, labels, num_sampled=m, key=k))
+        )(jax.random.split(jax.random.key(0), 2000))
         gaps.append(np.abs(np.asarray(losses, np.float64).mean(0) - full).mean())
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.02, gaps
     with pytest.raises(ValueError, match="num_sampled must be a positive int; got 0"):
@@ -114,7 +123,7 @@ def test_sampled_softmax_training_loss_is_finite_and_needs_a_key():
         loss_fn(MODEL, params, batch, num_sampled=4)
 
 
-def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path):
+def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path, capsys):
     letters = "abcde"
     seqs = [" ".join(s) for n in (1, 2, 3, 4) for s in itertools.product(letters, repeat=n)]
     rng = np.random.default_rng(0)
@@ -122,7 +131,9 @@ def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path)
     pairs = [(s, " ".join(s.split()[::-1])) for s in seqs]
     train, held_out = pairs[:-60], pairs[-60:]
     config = TranslatorConfig(num_units=32, embed_size=16, attention="luong", max_length=6)
-    translator, losses = train_translator(train, config, steps=400, batch_size=32, learning_rate=1e-2, progress=False)
+    translator, losses = train_translator(
+        train, config, steps=400, batch_size=32, learning_rate=1e-2, progress=False
+    )
     assert losses[-1] < losses[0] / 10
     result = evaluate(translator, held_out)
     assert result["exact_match"] == 1.0, result
@@ -131,6 +142,22 @@ def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path)
     sentences = [s for s, _ in held_out[:10]]
     assert translate(loaded, sentences) == translate(translator, sentences)
     assert translate(loaded, sentences, beam_width=3) == [t for _, t in held_out[:10]]
+    assert cli_main(["translate", "--checkpoint", str(tmp_path / "ckpt"), held_out[0][0]]) == 0
+    assert capsys.readouterr().out.strip() == held_out[0][1]
+
+
+def test_cli_train_translator_on_a_tatoeba_file(tmp_path, capsys):
+    corpus = tmp_path / "pairs.txt"
+    corpus.write_text("".join(f"w{i} x{i}.\tv{i} y{i} !\tCC-BY\n" for i in range(40)), encoding="utf-8")
+    ckpt = tmp_path / "ckpt"
+    argv = ["train", "translator", "--corpus", str(corpus), "--attention", "none", "--steps", "3"]
+    assert (
+        cli_main([*argv, "--num-units", "8", "--embed-size", "4", "--checkpoint", str(ckpt), "--quiet"]) == 0
+    )
+    assert "checkpoint written to" in capsys.readouterr().out
+    assert load_translator(ckpt).config.attention == "none"
+    with pytest.raises(SystemExit):
+        cli_main(["train", "translator", "--attention", "dot"])
 
 
 def test_bad_model_arguments(tmp_path):

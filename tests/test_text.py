@@ -12,8 +12,8 @@ from jaxrnn.text import (
     GO_ID,
     PAD_ID,
     UNK_ID,
-    build_vocabulary,
     bucketize,
+    build_vocabulary,
     detokenize,
     english_number,
     french_number,
@@ -73,7 +73,10 @@ def test_read_tatoeba_with_attribution_and_blank_lines(tmp_path):
 
 def test_split_is_deterministic_disjoint_and_complete():
     pairs = [(f"sentence {i}", f"phrase {i}") for i in range(2000)]
-    a, b = split_pairs(pairs, valid_fraction=0.1, test_fraction=0.1), split_pairs(list(reversed(pairs)), valid_fraction=0.1, test_fraction=0.1)
+    a, b = (
+        split_pairs(pairs, valid_fraction=0.1, test_fraction=0.1),
+        split_pairs(list(reversed(pairs)), valid_fraction=0.1, test_fraction=0.1),
+    )
     assert sorted(a["train"] + a["valid"] + a["test"]) == sorted(pairs)
     assert set(a["test"]) == set(b["test"])  # independent of order
     assert 100 < len(a["test"]) < 300 and 100 < len(a["valid"]) < 300

@@ -122,10 +122,14 @@ def beam_search(
     memory, enc_state = encode(model, params, source, source_length)
     batch = source.shape[0]
     memory = Memory(*(None if x is None else _tile(x, k) for x in memory))
-    state = initial_decoder_state(model, jax.tree.map(lambda x: _tile(x, k), enc_state), batch * k, memory.outputs.dtype)
+    state = initial_decoder_state(
+        model, jax.tree.map(lambda x: _tile(x, k), enc_state), batch * k, memory.outputs.dtype
+    )
     dtype = memory.outputs.dtype
     # only beam 0 is live at first, so the k copies of <go> do not fill the beam with duplicates
-    scores = jnp.tile(jnp.concatenate([jnp.zeros((1,), dtype), jnp.full((k - 1,), -jnp.inf, dtype)]), (batch, 1))
+    scores = jnp.tile(
+        jnp.concatenate([jnp.zeros((1,), dtype), jnp.full((k - 1,), -jnp.inf, dtype)]), (batch, 1)
+    )
     init = (
         jnp.int32(0),
         state,

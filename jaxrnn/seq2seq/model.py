@@ -95,7 +95,9 @@ def seq2seq_model(
     elif attention == "luong":
         attention = luong_attention()
     elif not isinstance(attention, Attention):
-        raise ValueError(f"attention must be None, 'none', 'bahdanau', 'luong' or an Attention; got {attention!r}")
+        raise ValueError(
+            f"attention must be None, 'none', 'bahdanau', 'luong' or an Attention; got {attention!r}"
+        )
     return Seq2Seq(
         source_vocab_size, target_vocab_size, embed_size, encoder_cell, decoder_cell, attention, size
     )
@@ -117,8 +119,12 @@ def init_params(model: Seq2Seq, key: Array, dtype: Any = jnp.float32) -> Params:
         dec_in += hidden if model.attention.name == "bahdanau" else model.attention_size
     out_in = model.decoder.output_size
     params = {
-        "source_embedding": jax.random.uniform(ks[0], (model.source_vocab_size, model.embed_size), dtype, -1, 1),
-        "target_embedding": jax.random.uniform(ks[1], (model.target_vocab_size, model.embed_size), dtype, -1, 1),
+        "source_embedding": jax.random.uniform(
+            ks[0], (model.source_vocab_size, model.embed_size), dtype, -1, 1
+        ),
+        "target_embedding": jax.random.uniform(
+            ks[1], (model.target_vocab_size, model.embed_size), dtype, -1, 1
+        ),
         "encoder": model.encoder.init(ks[2], model.embed_size, dtype),
         "decoder": model.decoder.init(ks[3], dec_in, dtype),
     }
@@ -179,7 +185,9 @@ def decoder_hidden(
     att = model.attention
     weights = None
     if att is not None and att.name == "bahdanau":
-        context, weights = attend(att, params["attention"], state.output, memory.outputs, memory.keys, memory.length)
+        context, weights = attend(
+            att, params["attention"], state.output, memory.outputs, memory.keys, memory.length
+        )
         x = jnp.concatenate([x, context], axis=-1)
     elif att is not None:
         x = jnp.concatenate([x, state.output], axis=-1)  # input feeding
@@ -221,7 +229,9 @@ def _teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length
 
 def _check_batch(source, source_length, decoder_input, target, target_weights) -> None:
     if source.ndim != 2 or source_length.shape != source.shape[:1]:
-        raise ValueError(f"source must be [B, S] and source_length [B]; got {source.shape}, {source_length.shape}")
+        raise ValueError(
+            f"source must be [B, S] and source_length [B]; got {source.shape}, {source_length.shape}"
+        )
     if decoder_input.shape != target.shape or target.shape != target_weights.shape:
         raise ValueError(
             "decoder_input, target and target_weights must all be [B, T]; got "
@@ -264,7 +274,12 @@ def loss_fn(
     hidden = _teacher_forced_hidden(model, params, source, source_length, decoder_input)
     flat = hidden.reshape(-1, hidden.shape[-1])
     losses = sampled_softmax_loss(
-        params["output"]["w"].T, params["output"]["b"], flat, target.reshape(-1), num_sampled=num_sampled, key=key
+        params["output"]["w"].T,
+        params["output"]["b"],
+        flat,
+        target.reshape(-1),
+        num_sampled=num_sampled,
+        key=key,
     )
     w = target_weights.reshape(-1).astype(losses.dtype)
     return jnp.sum(jnp.where(w > 0, losses * w, 0.0)) / jnp.maximum(jnp.sum(w), 1.0)

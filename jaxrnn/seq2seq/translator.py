@@ -83,7 +83,7 @@ def _encode_pairs(pairs, src_vocab, tgt_vocab, lower=True):
 
 def train_translator(
     pairs: Sequence[tuple[str, str]],
-    config: TranslatorConfig = TranslatorConfig(),
+    config: TranslatorConfig | None = None,
     *,
     steps: int = 2000,
     batch_size: int = 64,
@@ -98,7 +98,7 @@ def train_translator(
 
     Args:
       pairs: raw sentence pairs (tokenized with :func:`jaxrnn.text.tokenize`).
-      config: model sizes and options.
+      config: model sizes and options (None: ``TranslatorConfig()``).
       steps: optimizer steps.
       batch_size: pairs per step, drawn from one length bucket.
       learning_rate: Adam's step size.
@@ -111,6 +111,7 @@ def train_translator(
     Returns:
       ``(translator, losses)``, one loss per step.
     """
+    config = TranslatorConfig() if config is None else config
     if not pairs:
         raise ValueError("pairs must be non-empty; got 0 pairs")
     if not isinstance(steps, int) or steps <= 0:
@@ -170,7 +171,9 @@ def translate(
     for i in range(0, len(src), batch_size):
         chunk = src[i : i + batch_size]
         pad = batch_size - len(chunk) if len(src) > batch_size else 0  # keep one compiled shape
-        source, length = encode_source(chunk + [chunk[0]] * pad, width, reverse_source=tr.config.reverse_source)
+        source, length = encode_source(
+            chunk + [chunk[0]] * pad, width, reverse_source=tr.config.reverse_source
+        )
         if beam_width == 1:
             ids = _greedy(tr.model, tr.params, source, length, tr.config.max_length)
         else:
@@ -187,7 +190,13 @@ def _greedy(model, params, source, length, max_length):
 @jax.jit(static_argnums=(0, 4, 5, 6))
 def _beam(model, params, source, length, max_length, beam_width, length_penalty):
     return beam_search(
-        model, params, source, length, beam_width=beam_width, max_length=max_length, length_penalty=length_penalty
+        model,
+        params,
+        source,
+        length,
+        beam_width=beam_width,
+        max_length=max_length,
+        length_penalty=length_penalty,
     )[0].ids
 
 
@@ -227,5 +236,7 @@ def load_translator(directory: str | os.PathLike) -> Translator:
         leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(len(data.files))]
     treedef = jax.tree.structure(template)
     if treedef.num_leaves != len(leaves):
-        raise ValueError(f"params.npz holds {len(leaves)} arrays; the config's model needs {treedef.num_leaves}")
+        raise ValueError(
+            f"params.npz holds {len(leaves)} arrays; the config's model needs {treedef.num_leaves}"
+        )
     return Translator(config, model, jax.tree.unflatten(treedef, leaves), src, tgt)

@@ -55,7 +55,9 @@ def make_batch(
     weights = np.zeros((n, target_width), np.float32)
     for i, (_, tgt) in enumerate(pairs):
         if len(tgt) + 1 > target_width:
-            raise ValueError(f"target {i} needs {len(tgt) + 1} steps with <eos>; target_width is {target_width}")
+            raise ValueError(
+                f"target {i} needs {len(tgt) + 1} steps with <eos>; target_width is {target_width}"
+            )
         decoder_input[i, : len(tgt) + 1] = [GO_ID, *tgt]
         target[i, : len(tgt) + 1] = [*tgt, EOS_ID]
         weights[i, : len(tgt) + 1] = 1.0
@@ -104,9 +106,7 @@ def bucketize(
             raise ValueError(
                 f"pair {i} (source {len(s)} tokens, target {len(t)} + <eos>) fits no bucket of {buckets}"
             )
-    return [
-        make_batch(g, sw, tw, reverse_source=reverse_source) for g, (sw, tw) in zip(groups, buckets) if g
-    ]
+    return [make_batch(g, sw, tw, reverse_source=reverse_source) for g, (sw, tw) in zip(groups, buckets) if g]
 
 
 def batches(bucket_list: Sequence[Batch], batch_size: int, *, seed: int = 0) -> Iterator[Batch]:

@@ -46,7 +46,8 @@ def split_pairs(
     """
     if not (0 <= valid_fraction and 0 <= test_fraction and valid_fraction + test_fraction < 1):
         raise ValueError(
-            f"valid_fraction and test_fraction must be >= 0 with a sum < 1; got {valid_fraction}, {test_fraction}"
+            "valid_fraction and test_fraction must be >= 0 with a sum < 1; "
+            f"got {valid_fraction}, {test_fraction}"
         )
     out = {"train": [], "valid": [], "test": []}
     for pair in pairs:

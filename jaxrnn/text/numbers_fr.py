@@ -48,7 +48,11 @@ def _fr_below_100(k: int, before_mille: bool) -> str:
             return "soixante et onze"
         return f"{base}-{_FR_UNITS[unit]}"
     if tens == 8:  # quatre-vingts takes an s only when it ends the number (not before mille)
-        return "quatre-vingt" + ("s" if not before_mille else "") if unit == 0 else f"quatre-vingt-{_FR_UNITS[unit]}"
+        return (
+            "quatre-vingt" + ("s" if not before_mille else "")
+            if unit == 0
+            else f"quatre-vingt-{_FR_UNITS[unit]}"
+        )
     if unit == 0:
         return _FR_TENS[tens]
     if unit == 1:

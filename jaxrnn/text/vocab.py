@@ -1,4 +1,4 @@
-"""Tokenizer and vocabulary: punctuation split, ``[UNK]``/``[NUM]``/``[URL]``, ``<pad>``/``<go>``/``<eos>``."""
+"""Tokenizer and vocabulary: punctuation split, ``[UNK]``/``[NUM]``/``[URL]``, ``<pad> <go> <eos>``."""
 
 from __future__ import annotations
 
@@ -107,7 +107,9 @@ def build_vocabulary(
       A :class:`Vocabulary`.
     """
     if max_size is not None and (not isinstance(max_size, int) or max_size < len(SPECIAL_TOKENS)):
-        raise ValueError(f"max_size must be an int >= {len(SPECIAL_TOKENS)} (the special tokens); got {max_size!r}")
+        raise ValueError(
+            f"max_size must be an int >= {len(SPECIAL_TOKENS)} (the special tokens); got {max_size!r}"
+        )
     if not isinstance(min_count, int) or min_count < 1:
         raise ValueError(f"min_count must be a positive int; got {min_count!r}")
     counts = collections.Counter(t for s in sentences for t in s if t not in SPECIAL_TOKENS)
