@@ -132,7 +132,7 @@ def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path,
     train, held_out = pairs[:-60], pairs[-60:]
     config = TranslatorConfig(num_units=32, embed_size=16, attention="luong", max_length=6)
     translator, losses = train_translator(
-        train, config, steps=400, batch_size=32, learning_rate=1e-2, progress=False
+        train, config, steps=250, batch_size=32, learning_rate=1e-2, progress=False
     )
     assert losses[-1] < losses[0] / 10
     result = evaluate(translator, held_out)
