@@ -11,11 +11,33 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 
 from jaxrnn import _checks
 
 Array = jax.Array
 Params = Any
+
+
+_INITIALIZERS = {
+    "glorot_uniform": jax.nn.initializers.glorot_uniform,
+    "he_normal": jax.nn.initializers.he_normal,
+    "he_uniform": jax.nn.initializers.he_uniform,
+    "lecun_normal": jax.nn.initializers.lecun_normal,
+}
+
+
+def _initializer(name: str, value: Any) -> Callable[..., Array]:
+    if value is None:
+        return jax.nn.initializers.glorot_uniform()
+    if isinstance(value, str):
+        if value not in _INITIALIZERS:
+            raise ValueError(f"{name} must be one of {sorted(_INITIALIZERS)} or a function; got {value!r}")
+        return _INITIALIZERS[value]()
+    if not callable(value):
+        raise TypeError(f"{name} must be a name or an initializer function; got {type(value).__name__}")
+    return value
 
 
 class Layer(NamedTuple):
@@ -31,7 +53,7 @@ def dense(
     activation: Callable[[Array], Array] | None = None,
     *,
     use_bias: bool = True,
-    initializer: Callable[..., Array] | None = None,
+    initializer: Callable[..., Array] | str | None = None,
 ) -> Layer:
     """A fully connected layer ``y = activation(x @ W + b)`` on the last axis.
 
@@ -39,8 +61,10 @@ def dense(
       output_size: O.
       activation: applied elementwise, or None for a linear layer.
       use_bias: add ``b``.
-      initializer: for ``W``; default Glorot uniform. He initialisation:
-        ``jax.nn.initializers.he_normal()`` (or ``variance_scaling(2.0, "fan_in", ...)``).
+      initializer: for ``W``: a ``jax.nn.initializers`` function or one of the
+        names ``"glorot_uniform"`` (default), ``"he_normal"``, ``"he_uniform"``
+        (He et al. 2015: variance ``2 / fan_in``, for ReLU layers, as the book
+        recommends) and ``"lecun_normal"``.
 
     Returns:
       A :class:`Layer` with params ``{"W": [F, O], "b": [O]}``; ``apply`` takes
@@ -48,7 +72,7 @@ def dense(
     """
     if not isinstance(output_size, int) or isinstance(output_size, bool) or output_size <= 0:
         raise ValueError(f"output_size must be a positive int; got {output_size!r}")
-    init_w = initializer or jax.nn.initializers.glorot_uniform()
+    init_w = _initializer("initializer", initializer)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         if not isinstance(input_size, int) or input_size <= 0:
@@ -107,23 +131,43 @@ class Embedding(NamedTuple):
     embed_size: int
 
 
-def embedding(vocab_size: int, embed_size: int) -> Embedding:
-    """Word embeddings, initialised uniform in [-1, 1] as in the book.
+def embedding(
+    vocab_size: int, embed_size: int, *, pretrained: Any = None, trainable: bool = True
+) -> Embedding:
+    """Word embeddings, initialised uniform in [-1, 1] as in the book, or from a pretrained matrix.
 
     Args:
       vocab_size: V, the number of ids.
       embed_size: E.
+      pretrained: optional ``[V, E]`` float matrix (e.g. word2vec or GloVe
+        vectors); ``init`` then returns a copy of it, cast to ``dtype``.
+      trainable: False freezes the table in the model: ``lookup`` stops its
+        gradient, so it gets exactly zero gradient. To also keep an optimizer
+        (weight decay, say) from touching it, wrap the optimizer with
+        :func:`freeze`. True (default) fine-tunes it.
 
     Returns:
-      An :class:`Embedding`; ``lookup(params, ids: int [...]) -> [..., E]``.
-      Concrete out-of-range ids raise ``ValueError``; under ``jit`` they are
-      clamped (``jnp.take``'s default), so check ids before tracing.
+      An :class:`Embedding`; ``init(key, dtype=float32) -> {"embeddings": [V, E]}``
+      and ``lookup(params, ids: int [...]) -> [..., E]``. Concrete
+      out-of-range ids raise ``ValueError``; under ``jit`` they are clamped
+      (``jnp.take``'s default), so check ids before tracing.
     """
     for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
+    if not isinstance(trainable, bool):
+        raise TypeError(f"trainable must be a bool; got {type(trainable).__name__}")
+    if pretrained is not None:
+        _checks.check_float_array("pretrained", pretrained)
+        if tuple(pretrained.shape) != (vocab_size, embed_size):
+            raise ValueError(
+                f"pretrained must have shape [vocab_size, embed_size] = ({vocab_size}, {embed_size}); "
+                f"got {tuple(pretrained.shape)}"
+            )
 
     def init(key: Array, dtype: Any = jnp.float32) -> Params:
+        if pretrained is not None:
+            return {"embeddings": jnp.array(pretrained, dtype=dtype)}
         return {"embeddings": jax.random.uniform(key, (vocab_size, embed_size), dtype, -1.0, 1.0)}
 
     def lookup(params: Params, ids: Array) -> Array:
@@ -131,10 +175,57 @@ def embedding(vocab_size: int, embed_size: int) -> Embedding:
             raise TypeError(f"ids must be an integer array; got {getattr(ids, 'dtype', type(ids).__name__)}")
         table = params["embeddings"]
         if _checks.is_concrete(ids) and ids.size:
-            low, high = int(jnp.min(ids)), int(jnp.max(ids))
+            # NumPy, not jnp: under a jit trace jnp.min of a captured constant would be a tracer
+            values = np.asarray(ids)
+            low, high = int(values.min()), int(values.max())
             if low < 0 or high >= table.shape[0]:
                 bad = low if low < 0 else high
                 raise ValueError(f"ids must lie in [0, vocab_size) = [0, {table.shape[0]}); got id {bad}")
+        if not trainable:
+            table = jax.lax.stop_gradient(table)
         return jnp.take(table, ids, axis=0)
 
     return Embedding(init=init, lookup=lookup, vocab_size=vocab_size, embed_size=embed_size)
+
+
+def freeze(optimizer: optax.GradientTransformation, frozen: Any) -> optax.GradientTransformation:
+    """Wrap an optax optimizer so the frozen parameters are never updated (bit-identical after any step).
+
+    The frozen leaves get ``optax.set_to_zero()`` through
+    ``optax.multi_transform``, so no momentum, weight decay or learning-rate
+    schedule touches them, and the optimizer keeps no state for them; the
+    other leaves get ``optimizer``.
+
+    Args:
+      optimizer: e.g. ``optax.adam(1e-3)``.
+      frozen: which leaves to freeze: a name or sequence of names, matched
+        against each leaf's key path (``"embeddings"`` freezes every leaf
+        whose path contains ``['embeddings']``); or a pytree of bools shaped
+        like the params; or a function ``params -> pytree of bools``.
+
+    Returns:
+      An ``optax.GradientTransformation``.
+
+    >>> opt = freeze(optax.adam(1e-2), "embeddings")  # train the RNN, keep pretrained vectors
+    """
+    if isinstance(frozen, str):
+        frozen = (frozen,)
+    if isinstance(frozen, (tuple, list)) and all(isinstance(n, str) for n in frozen):
+        names = tuple(frozen)
+        if not names:
+            raise ValueError("frozen must name at least one parameter; got an empty sequence")
+
+        def mask(params: Params) -> Any:
+            return jax.tree_util.tree_map_with_path(
+                lambda path, _: any(f"[{n!r}]" in jax.tree_util.keystr(path) for n in names), params
+            )
+
+    elif callable(frozen):
+        mask = frozen
+    else:
+        mask = lambda params: frozen
+
+    def labels(params: Params) -> Any:
+        return jax.tree.map(lambda f: "frozen" if f else "trainable", mask(params))
+
+    return optax.multi_transform({"trainable": optimizer, "frozen": optax.set_to_zero()}, labels)

@@ -7,8 +7,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jaxrnn.cells import Cell, Params
+from jaxrnn.cells import Cell, LSTMState, Params
 from jaxrnn.layers import dense
 
 Array = jax.Array
@@ -18,7 +19,18 @@ def _layer_key(key: Array | None, index: int) -> Array | None:
     return None if key is None else jax.random.fold_in(key, index)
 
 
-def stack_cells(cells: Sequence[Cell]) -> Cell:
+def _flatten_state(state: Any) -> Array:
+    return jnp.concatenate(jax.tree.leaves(state), axis=-1)
+
+
+def _unflatten_state(flat: Array, like: Any) -> Any:
+    leaves, treedef = jax.tree.flatten(like)
+    sizes = [int(n) for n in leaves]
+    splits = np.cumsum(sizes)[:-1].tolist()
+    return jax.tree.unflatten(treedef, jnp.split(flat, splits, axis=-1))
+
+
+def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
     """Stack cells into a deep RNN (TF's ``MultiRNNCell``): layer l's output is layer l+1's input.
 
     Layers may differ in kind and size. Only the first layer's input
@@ -27,11 +39,20 @@ def stack_cells(cells: Sequence[Cell]) -> Cell:
 
     Args:
       cells: one cell per layer, bottom first.
+      state_is_tuple: True (default): the state is a tuple with one entry per
+        layer. False: the state is one array ``[batch, sum of state sizes]``,
+        the layers' state leaves concatenated on the last axis, bottom layer
+        first and, within a layer, in ``jax.tree.leaves`` order (for an LSTM:
+        ``c`` then ``h``, TF's ``LSTMStateTuple`` order).
 
     Returns:
-      A :class:`Cell` whose params and state are tuples with one entry per
-      layer; its output is the top layer's output. Each layer receives its own
+      A :class:`Cell` whose params are a tuple with one entry per layer and
+      whose output is the top layer's output. Each layer receives its own
       PRNG key (``fold_in(key, layer)``) when one is given.
+
+    >>> cell = stack_cells([jaxrnn.lstm_cell(4), jaxrnn.gru_cell(3)], state_is_tuple=False)
+    >>> cell.state_size  # c (4) + h (4) + GRU h (3)
+    11
     """
     cells = tuple(cells)
     if not cells:
@@ -39,6 +60,9 @@ def stack_cells(cells: Sequence[Cell]) -> Cell:
     for i, cell in enumerate(cells):
         if not isinstance(cell, Cell):
             raise TypeError(f"cells[{i}] must be a jaxrnn Cell; got {type(cell).__name__}")
+    if not isinstance(state_is_tuple, bool):
+        raise TypeError(f"state_is_tuple must be a bool; got {type(state_is_tuple).__name__}")
+    sizes = tuple(cell.state_size for cell in cells)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = []
@@ -48,12 +72,15 @@ def stack_cells(cells: Sequence[Cell]) -> Cell:
         return tuple(params)
 
     def zero_state(batch_size: int, dtype: Any = jnp.float32):
-        return tuple(cell.zero_state(batch_size, dtype) for cell in cells)
+        state = tuple(cell.zero_state(batch_size, dtype) for cell in cells)
+        return state if state_is_tuple else _flatten_state(state)
 
     def project(params: Params, x: Array):
         return cells[0].project(params[0], x)
 
     def step(params, state, projected, *, key=None, training=False, time_step=0):
+        if not state_is_tuple:
+            state = _unflatten_state(state, sizes)
         new_states = []
         x = None
         for i, (cell, p, s) in enumerate(zip(cells, params, state)):
@@ -63,7 +90,8 @@ def stack_cells(cells: Sequence[Cell]) -> Cell:
             else:
                 s, x = cell.apply(p, s, x, key=k, training=training, time_step=time_step)
             new_states.append(s)
-        return tuple(new_states), x
+        new_states = tuple(new_states)
+        return (new_states if state_is_tuple else _flatten_state(new_states)), x
 
     return Cell(
         init=init,
@@ -71,7 +99,7 @@ def stack_cells(cells: Sequence[Cell]) -> Cell:
         project=project,
         step=step,
         output_size=cells[-1].output_size,
-        state_size=tuple(cell.state_size for cell in cells),
+        state_size=sizes if state_is_tuple else sum(int(n) for n in jax.tree.leaves(sizes)),
         input_size=lambda params: cells[0].input_size(params[0]),
     )
 
@@ -114,3 +142,162 @@ def output_projection(
         state_size=cell.state_size,
         input_size=lambda params: cell.input_size(params["cell"]),
     )
+
+
+# fold-in tags that give each kind of dropout its own random stream
+_INPUT, _STATE, _OUTPUT = 0, 1, 2
+
+
+def _check_keep_prob(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a Python float in (0, 1]; got {type(value).__name__}")
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must lie in (0, 1]; got {value!r}")
+    return float(value)
+
+
+def _drop(x: Array, key: Array, keep_prob: float, training: Any) -> Array:
+    """Inverted dropout: keep each unit with probability ``keep_prob`` and scale it by ``1 / keep_prob``."""
+    keep = jax.random.bernoulli(key, keep_prob, x.shape)
+    dropped = jnp.where(keep, x / jnp.asarray(keep_prob, x.dtype), jnp.zeros_like(x))
+    if isinstance(training, bool):
+        return dropped
+    # a traced training flag (e.g. a jit argument) selects at run time
+    return jnp.where(training, dropped, x)
+
+
+def _drop_state(state: Any, key: Array, keep_prob: float, training: Any) -> Any:
+    """Drop every state leaf except an LSTM's cell ``c`` (TF's default ``dropout_state_filter_visitor``)."""
+    is_lstm = lambda s: isinstance(s, LSTMState)
+    nodes, treedef = jax.tree.flatten(state, is_leaf=is_lstm)
+    out = []
+    for i, node in enumerate(nodes):
+        k = jax.random.fold_in(key, i)
+        if is_lstm(node):
+            out.append(LSTMState(node.c, _drop(node.h, k, keep_prob, training)))
+        else:
+            out.append(_drop(node, k, keep_prob, training))
+    return jax.tree.unflatten(treedef, out)
+
+
+def dropout(
+    cell: Cell,
+    input_keep_prob: float = 1.0,
+    output_keep_prob: float = 1.0,
+    state_keep_prob: float = 1.0,
+    variational: bool = False,
+) -> Cell:
+    """Dropout on a cell's inputs, outputs and state (TF's ``DropoutWrapper``), active only when training.
+
+    Whether dropout is on is chosen at call time: the unrollers pass
+    ``training`` and one PRNG ``key`` to every step, so one model (one set of
+    params, one function) serves training (``training=True, key=k``) and
+    inference (``training=False``: the wrapper is the identity), unlike the
+    book's TF1 recipe that builds a second graph. Dropout is inverted: kept
+    units are scaled by ``1 / keep_prob``, so nothing changes at test time.
+
+    Masks: each kind (input, state, output) gets ``fold_in(key, kind)``; per
+    step masks fold in ``time_step`` too, so the same key gives the same masks
+    under :func:`~jaxrnn.static_unroll` and :func:`~jaxrnn.dynamic_unroll`.
+    With ``variational=True`` the time step is not folded in: one mask per
+    sequence, reused at every step (Gal & Ghahramani 2016). State dropout is
+    applied to the new state a step returns (the next step's recurrent input)
+    and, as in TF, leaves an LSTM's cell ``c`` alone.
+
+    Args:
+      cell: the wrapped cell; params and state are the cell's own.
+      input_keep_prob: probability in (0, 1] of keeping each input unit.
+        Below 1 the input projection cannot be hoisted out of the time loop
+        (the mask differs per step), so ``project`` is the identity.
+      output_keep_prob: for each output unit ``[B, output_size]``.
+      state_keep_prob: for each state unit (except an LSTM's ``c``).
+      variational: the same masks at every time step.
+
+    Returns:
+      A :class:`Cell` with the wrapped cell's params, state and sizes. Its
+      ``step`` raises ``ValueError`` when ``training`` is on, some keep
+      probability is below 1 and no ``key`` was given.
+
+    >>> cell = dropout(jaxrnn.lstm_cell(8), output_keep_prob=0.5)
+    >>> params = cell.init(jax.random.key(0), 3)
+    >>> x = jnp.ones((2, 4, 3))
+    >>> train_out, _ = jaxrnn.dynamic_unroll(cell, params, x, training=True, key=jax.random.key(1))
+    >>> test_out, _ = jaxrnn.dynamic_unroll(cell, params, x)  # training=False: no dropout
+    """
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")
+    p_in = _check_keep_prob("input_keep_prob", input_keep_prob)
+    p_out = _check_keep_prob("output_keep_prob", output_keep_prob)
+    p_state = _check_keep_prob("state_keep_prob", state_keep_prob)
+    if not isinstance(variational, bool):
+        raise TypeError(f"variational must be a bool; got {type(variational).__name__}")
+    drops_input = p_in < 1.0
+    active = min(p_in, p_out, p_state) < 1.0
+
+    def mask_key(key: Array, kind: int, time_step: Any) -> Array:
+        key = jax.random.fold_in(key, kind)
+        return key if variational else jax.random.fold_in(key, time_step)
+
+    def project(params: Params, x: Array):
+        # the input mask changes every step, so the projection must wait for it
+        return x if drops_input else cell.project(params, x)
+
+    def step(params, state, projected, *, key=None, training=False, time_step=0):
+        on = active and training is not False
+        if on and key is None:
+            raise ValueError(
+                "key must be a PRNG key (jax.random.key) when training with dropout "
+                f"(input_keep_prob={p_in}, output_keep_prob={p_out}, state_keep_prob={p_state}); got None. "
+                "Pass key= to the unroller, or training=False for inference."
+            )
+        if drops_input:
+            x = projected
+            if on:
+                x = _drop(x, mask_key(key, _INPUT, time_step), p_in, training)
+            projected = cell.project(params, x)
+        state, y = cell.step(params, state, projected, key=key, training=training, time_step=time_step)
+        if on and p_state < 1.0:
+            state = _drop_state(state, mask_key(key, _STATE, time_step), p_state, training)
+        if on and p_out < 1.0:
+            y = _drop(y, mask_key(key, _OUTPUT, time_step), p_out, training)
+        return state, y
+
+    return cell._replace(project=project, step=step)
+
+
+def residual(cell: Cell) -> Cell:
+    """Add each step's input to its output (TF's ``ResidualWrapper``; the GNMT-style deep stacks).
+
+    ``y(t) = cell(x(t)) + x(t)``; the state is the cell's, untouched. The
+    input projection stays hoisted: ``project`` returns the cell's projection
+    together with the raw input.
+
+    Args:
+      cell: the wrapped cell; its ``output_size`` must equal the input size.
+
+    Returns:
+      A :class:`Cell` with the wrapped cell's params, state and sizes.
+
+    Raises:
+      ValueError: from ``init`` when ``input_size != cell.output_size``.
+    """
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")
+
+    def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
+        if input_size != cell.output_size:
+            raise ValueError(
+                f"input_size must equal the wrapped cell's output_size ({cell.output_size}) for a "
+                f"residual connection; got {input_size!r}"
+            )
+        return cell.init(key, input_size, dtype)
+
+    def project(params: Params, x: Array):
+        return cell.project(params, x), x
+
+    def step(params, state, projected, *, key=None, training=False, time_step=0):
+        inner, x = projected
+        state, y = cell.step(params, state, inner, key=key, training=training, time_step=time_step)
+        return state, y + x.astype(y.dtype)
+
+    return cell._replace(init=init, project=project, step=step)
