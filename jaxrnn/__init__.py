@@ -5,6 +5,7 @@ unrollers run them through time with ``sequence_length`` masking that matches
 TF's ``dynamic_rnn``.
 """
 
+from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
@@ -61,4 +62,6 @@ __all__ = [
     "TrainState",
     "truncated_unroll",
     "truncated_value_and_grad",
+    "seq2seq",
+    "text",
 ]
