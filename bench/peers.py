@@ -97,7 +97,8 @@ def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
 
 def jaxrnn_impl(kind, b, t, f, h, train, x, labels):
     """jaxrnn ``dynamic_unroll`` (time-major inside the scan, hoisted input projection)."""
-    cell = {"lstm": jaxrnn.lstm_cell(h), "gru": jaxrnn.gru_cell(h, reset_after=True), "basic": jaxrnn.basic_cell(h)}[kind]
+    cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=True)}
+    cell = cells.get(kind, jaxrnn.basic_cell)(h)
     k1, k2 = jax.random.split(jax.random.key(1))
     params = {"cell": cell.init(k1, f), "head": _head(k2, h)}
     head = jaxrnn.dense(10)
@@ -227,9 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ]
             )
         results[name] = entry
-    _timing.print_table(
-        ["workload", "impl", "median ms", "impl/jaxrnn", "% of peak", "MB/step kept"], rows
-    )
+    _timing.print_table(["workload", "impl", "median ms", "impl/jaxrnn", "% of peak", "MB/step kept"], rows)
     path = _timing.write_json("peers", results)
     _plot(results, [w for w in args.workloads.split(",")], impls)
     print(f"wrote {path} and {_timing.figure_path('peers')}")
