@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "-" if r["temp_bytes_per_step"] is None else f"{r['temp_bytes_per_step'] / 1e6:.2f}",
                     ]
                 )
-            print(f"done {kind} T={length}", file=sys.stderr, flush=True)
+            # write as we go, so a sweep stopped early still leaves every finished length on disk
+            _timing.write_json("static_vs_scan", results)
+            print(f"done {kind} T={length}: {json.dumps(entry, default=str)}", file=sys.stderr, flush=True)
     _timing.print_table(
         ["cell", "T", "method", "compile fwd s", "compile f+b s", "fwd ms", "f+b ms", "MB/step kept"], rows
     )
