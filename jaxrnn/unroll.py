@@ -2,7 +2,9 @@
 
 Both unrollers share one meaning, TF's ``dynamic_rnn`` semantics:
 
-* the input projection of every step is computed once, before the loop;
+* the input projection (``cell.project``) is computed once before the loop
+  by ``static_unroll`` and inside each step by ``dynamic_unroll`` (faster on
+  XLA:CPU, see ``bench/RESULTS.md``); the numbers are the same;
 * with ``sequence_length``, step ``t`` of instance ``b`` is valid when
   ``t < sequence_length[b]``; past that, outputs are exactly zero and the state
   is frozen, so the final state is the state after the last valid step (the
@@ -240,12 +242,21 @@ def dynamic_unroll(
     xs, lengths, state = _prepare(cell, params, inputs, sequence_length, initial_state, time_major)
     if reverse:
         xs = reverse_sequence(xs, lengths)
-    projected = cell.project(params, xs)
-    body = _step_fn(cell, params, lengths, key, training)
+    masked_step = _step_fn(cell, params, lengths, key, training)
+
+    def body(state, t_and_x):
+        # project inside the loop, not hoisted as static_unroll does: on XLA:CPU the per-step
+        # [B, F] x [F, G*H] product rides along the latency-bound recurrent GEMM almost for free,
+        # while a hoisted [T*B, F] x [F, G*H] GEMM with short F is slow and its [T, B, G*H] result
+        # (and cotangent) is kept for backprop; same numbers, 1.6x faster forward and 2.3x
+        # faster forward+backward for the LSTM in bench/RESULTS.md
+        t, x = t_and_x
+        return masked_step(state, (t, cell.project(params, x)))
+
     if remat:
         body = jax.checkpoint(body)
     steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
-    state, ys = lax.scan(body, state, (steps, projected), unroll=unroll)
+    state, ys = lax.scan(body, state, (steps, xs), unroll=unroll)
     if reverse:
         ys = reverse_sequence(ys, lengths)
     return (ys if time_major else jnp.swapaxes(ys, 0, 1)), state

@@ -1,0 +1,259 @@
+"""jaxrnn against the RNNs a user would pick instead, same shapes, same machine, same run.
+
+Workloads (median ms per step, implementations taking turns):
+
+* ``lstm_train``: LSTM B64 T100 F64 H256, loss ``mean(outputs**2)``, gradients
+  and a plain SGD update.
+* ``lstm_infer``: the same LSTM, forward only.
+* ``gru_train``: GRU, same shapes as ``lstm_train`` (jaxrnn's ``reset_after=True``,
+  the variant PyTorch, Flax and Haiku compute).
+* ``mnist``: the book's MNIST classifier step: basic tanh cell B150 T28 F28 H150,
+  dense 10 on the last state, softmax cross-entropy, gradients and SGD.
+
+Peers: PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (CPU, 2 threads), Flax linen
+``nn.RNN`` with ``OptimizedLSTMCell``/``GRUCell``/``SimpleCell``, Haiku
+``dynamic_unroll`` with ``hk.LSTM``/``hk.GRU``/``hk.VanillaRNN``. Missing peers
+(``pip install -e .[bench]``) are skipped with a note. Also reported: the
+fraction of the measured matmul peak (FLOPs counted by hand) and, for the JAX
+implementations, XLA's temporary bytes per time step kept for backprop.
+
+Run: ``python -m bench.peers [--repeats 15] [--workloads lstm_train,mnist]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxrnn
+from bench import _timing
+
+LR = 1e-3
+WORKLOADS = {
+    # name: (cell kind, batch, time, features, hidden, train)
+    "lstm_train": ("lstm", 64, 100, 64, 256, True),
+    "lstm_infer": ("lstm", 64, 100, 64, 256, False),
+    "gru_train": ("gru", 64, 100, 64, 256, True),
+    "mnist": ("basic", 150, 28, 28, 150, True),
+}
+GATES = {"lstm": 4, "gru": 3, "basic": 1}
+
+
+def flops(kind: str, b: int, t: int, f: int, h: int, train: bool) -> float:
+    """Matmul FLOPs of one step: ``2 B (F + H) G H`` per time step, x3 with the backward pass."""
+    forward = 2.0 * b * (f + h) * GATES[kind] * h * t
+    if kind == "basic":
+        forward += 2.0 * b * h * 10  # the classifier head
+    return 3 * forward if train else forward
+
+
+def _sgd(params: Any, grads: Any) -> Any:
+    return jax.tree.map(lambda p, g: p - LR * g, params, grads)
+
+
+def _jax_step(apply: Callable, params: Any, x: jax.Array, labels: jax.Array | None, train: bool):
+    """Build a jitted step from ``apply(params, x) -> outputs [B, T, H]`` (or logits when labels)."""
+
+    def loss_fn(p):
+        out = apply(p, x)
+        if labels is None:
+            return jnp.mean(out**2)
+        logp = jax.nn.log_softmax(out)
+        return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+    if train:
+
+        def step(p):
+            loss, grads = jax.value_and_grad(loss_fn)(p)
+            return _sgd(p, grads), loss
+
+    else:
+
+        def step(p):
+            return apply(p, x)
+
+    compiled, _ = _timing.compile_seconds(step, params)
+    holder = {"p": params}
+
+    def run():
+        if train:
+            holder["p"], loss = compiled(holder["p"])
+            loss.block_until_ready()
+        else:
+            _timing.block(compiled(holder["p"]))
+
+    return run, _timing.temp_bytes(compiled)
+
+
+def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
+    return jaxrnn.dense(10).init(key, h)
+
+
+def jaxrnn_impl(kind, b, t, f, h, train, x, labels):
+    """jaxrnn ``dynamic_unroll`` (time-major inside the scan, hoisted input projection)."""
+    cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=True)}
+    cell = cells.get(kind, jaxrnn.basic_cell)(h)
+    k1, k2 = jax.random.split(jax.random.key(1))
+    params = {"cell": cell.init(k1, f), "head": _head(k2, h)}
+    head = jaxrnn.dense(10)
+
+    def apply(p, xs):
+        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs)
+        return head.apply(p["head"], state) if labels is not None else out
+
+    return _jax_step(apply, params, x, labels, train)
+
+
+def flax_impl(kind, b, t, f, h, train, x, labels):
+    """Flax linen ``nn.RNN`` over ``OptimizedLSTMCell`` / ``GRUCell`` / ``SimpleCell``."""
+    import flax.linen as nn
+
+    cell = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell, "basic": nn.SimpleCell}[kind](features=h)
+    rnn = nn.RNN(cell, return_carry=True)
+    head = nn.Dense(10)
+    k1, k2 = jax.random.split(jax.random.key(1))
+    params = {"rnn": rnn.init(k1, x), "head": head.init(k2, jnp.zeros((b, h)))}
+
+    def apply(p, xs):
+        carry, out = rnn.apply(p["rnn"], xs)
+        if labels is None:
+            return out
+        last = carry if kind != "lstm" else carry[1]
+        return head.apply(p["head"], last)
+
+    return _jax_step(apply, params, x, labels, train)
+
+
+def haiku_impl(kind, b, t, f, h, train, x, labels):
+    """Haiku ``hk.dynamic_unroll`` over ``hk.LSTM`` / ``hk.GRU`` / ``hk.VanillaRNN`` (time-major)."""
+    import haiku as hk
+
+    def forward(xs):
+        core = {"lstm": hk.LSTM, "gru": hk.GRU, "basic": hk.VanillaRNN}[kind](h)
+        out, state = hk.dynamic_unroll(core, jnp.swapaxes(xs, 0, 1), core.initial_state(b), time_major=True)
+        if labels is None:
+            return jnp.swapaxes(out, 0, 1)
+        last = state.hidden if kind == "lstm" else state
+        return hk.Linear(10)(last)
+
+    model = hk.without_apply_rng(hk.transform(forward))
+    params = model.init(jax.random.key(1), x)
+    return _jax_step(model.apply, params, x, labels, train)
+
+
+def torch_impl(kind, b, t, f, h, train, x, labels):
+    """PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` on CPU with 2 threads (its fused kernels)."""
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "basic": torch.nn.RNN}[kind](f, h, batch_first=True)
+    head = torch.nn.Linear(h, 10)
+    tx = torch.from_numpy(np.asarray(x))
+    tl = None if labels is None else torch.from_numpy(np.asarray(labels)).long()
+    opt = torch.optim.SGD(list(rnn.parameters()) + list(head.parameters()), lr=LR)
+
+    def run():
+        if not train:
+            with torch.inference_mode():
+                rnn(tx)
+            return
+        opt.zero_grad(set_to_none=True)
+        out, state = rnn(tx)
+        if tl is None:
+            loss = out.pow(2).mean()
+        else:
+            last = state[0][0] if kind == "lstm" else state[0]
+            loss = torch.nn.functional.cross_entropy(head(last), tl)
+        loss.backward()
+        opt.step()
+
+    return run, None
+
+
+IMPLS = {"jaxrnn": jaxrnn_impl, "flax": flax_impl, "haiku": haiku_impl, "torch": torch_impl}
+NEEDS = {"flax": "flax", "haiku": "haiku", "torch": "torch"}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the peer comparison, print a table, write ``bench/out/peers.{json,png}``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--impls", default=",".join(IMPLS))
+    args = parser.parse_args(argv)
+    impls = [n for n in args.impls.split(",") if importlib.util.find_spec(NEEDS.get(n, "jax")) is not None]
+    skipped = sorted(set(args.impls.split(",")) - set(impls))
+    if skipped:
+        print(f"skipping (not installed): {', '.join(skipped)}")
+    peak = _timing.matmul_peak_gflops()
+    print(f"measured float32 matmul peak (one 2048^3 jnp.dot): {peak:.1f} GFLOP/s")
+    results: dict[str, Any] = {"env": _timing.environment(), "peak_gflops": peak, "repeats": args.repeats}
+    rows = []
+    for name in args.workloads.split(","):
+        kind, b, t, f, h, train = WORKLOADS[name]
+        kx, kl = jax.random.split(jax.random.key(0))
+        x = jax.random.normal(kx, (b, t, f), jnp.float32)
+        labels = jax.random.randint(kl, (b,), 0, 10) if kind == "basic" else None
+        runs, temps = {}, {}
+        for impl in impls:
+            runs[impl], temps[impl] = IMPLS[impl](kind, b, t, f, h, train, x, labels)
+        times = _timing.interleaved(runs, args.repeats, warmup=2)
+        medians = {impl: _timing.median_ms(ts) for impl, ts in times.items()}
+        work = flops(kind, b, t, f, h, train)
+        entry = {"shape": dict(kind=kind, batch=b, time=t, features=f, hidden=h, train=train), "flops": work}
+        for impl in impls:
+            ms = medians[impl]
+            entry[impl] = {
+                "median_ms": ms,
+                "times_ms": [1e3 * s for s in times[impl]],
+                "speedup_of_jaxrnn": ms / medians["jaxrnn"],
+                "fraction_of_peak": work / (ms * 1e-3) / 1e9 / peak,
+                "temp_bytes_per_step": None if temps[impl] is None else temps[impl] / t,
+            }
+            rows.append(
+                [
+                    name,
+                    impl,
+                    ms,
+                    ms / medians["jaxrnn"],
+                    100 * entry[impl]["fraction_of_peak"],
+                    "-" if temps[impl] is None else f"{temps[impl] / t / 1e6:.2f}",
+                ]
+            )
+        results[name] = entry
+    _timing.print_table(["workload", "impl", "median ms", "impl/jaxrnn", "% of peak", "MB/step kept"], rows)
+    path = _timing.write_json("peers", results)
+    _plot(results, [w for w in args.workloads.split(",")], impls)
+    print(f"wrote {path} and {_timing.figure_path('peers')}")
+    return results
+
+
+def _plot(results: dict[str, Any], workloads: list[str], impls: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(impls)
+    for i, impl in enumerate(impls):
+        vals = [results[w][impl]["median_ms"] / results[w]["jaxrnn"]["median_ms"] for w in workloads]
+        ax.bar(np.arange(len(workloads)) + i * width, vals, width, label=impl)
+    ax.axhline(1.0, color="k", lw=0.5)
+    ax.set_xticks(np.arange(len(workloads)) + 0.4 - width / 2, workloads)
+    ax.set_ylabel("median time / jaxrnn's (higher = jaxrnn faster)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(_timing.figure_path("peers"), dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

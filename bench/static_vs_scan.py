@@ -1,0 +1,192 @@
+"""Static (Python-loop) vs scan unrolling: compile time, forward and forward+backward time, backprop memory.
+
+For each cell (basic, LSTM, GRU; batch 64, features 64, hidden 256) and each
+sequence length, measures ``static_unroll``, ``dynamic_unroll(unroll=u)`` and
+``dynamic_unroll(remat=True)``:
+
+* compile seconds of the forward and of the forward+backward step
+  (``jit(f).lower(...).compile()``, tracing included);
+* median forward and forward+backward ms, implementations taking turns;
+* XLA's temporary bytes of the compiled forward+backward step, per time step
+  (what backpropagation through time keeps live).
+
+Static unrolling runs in a subprocess per (cell, length), killed after
+``--cap`` seconds; a kill is reported as a cap hit. The subprocess also times
+``dynamic_unroll(unroll=1)`` interleaved with static, so the static/scan ratio
+comes from one process.
+
+Run: ``python -m bench.static_vs_scan [--cells lstm] [--lengths 10,25,50] [--cap 120]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import jaxrnn
+from bench import _timing
+
+BATCH, FEATURES, HIDDEN = 64, 64, 256
+
+
+def make_cell(kind: str) -> jaxrnn.Cell:
+    """The benchmarked cell of each kind, hidden size 256."""
+    return {"basic": jaxrnn.basic_cell, "lstm": jaxrnn.lstm_cell, "gru": jaxrnn.gru_cell}[kind](HIDDEN)
+
+
+def steps(kind: str, method: str, unroll: int = 1):
+    """``(forward, forward_backward)`` functions of ``(params, x)`` for one unrolling method."""
+    cell = make_cell(kind)
+
+    def forward(params, x):
+        if method == "static":
+            return jaxrnn.static_unroll(cell, params, x)[0]
+        return jaxrnn.dynamic_unroll(cell, params, x, unroll=unroll, remat=method == "remat")[0]
+
+    def forward_backward(params, x):
+        return jax.value_and_grad(lambda p: jnp.mean(forward(p, x) ** 2))(params)
+
+    return cell, forward, forward_backward
+
+
+def measure(kind: str, length: int, methods: dict[str, tuple[str, int]], repeats: int) -> dict[str, Any]:
+    """Compile, time (interleaved) and size every method for one (cell, length)."""
+    x = jax.random.normal(jax.random.key(0), (BATCH, length, FEATURES), jnp.float32)
+    results, runs = {}, {}
+    for name, (method, unroll) in methods.items():
+        cell, fwd, fwd_bwd = steps(kind, method, unroll)
+        params = cell.init(jax.random.key(1), FEATURES)
+        c_fwd, t_fwd = _timing.compile_seconds(fwd, params, x)
+        c_bwd, t_bwd = _timing.compile_seconds(fwd_bwd, params, x)
+        temp = _timing.temp_bytes(c_bwd)
+        results[name] = {
+            "compile_forward_s": t_fwd,
+            "compile_forward_backward_s": t_bwd,
+            "temp_bytes_per_step": None if temp is None else temp / length,
+        }
+        runs[f"{name}/fwd"] = lambda c=c_fwd, p=params: _timing.block(c(p, x))
+        runs[f"{name}/fwd_bwd"] = lambda c=c_bwd, p=params: _timing.block(c(p, x))
+    times = _timing.interleaved(runs, repeats)
+    for name in methods:
+        results[name]["forward_ms"] = _timing.median_ms(times[f"{name}/fwd"])
+        results[name]["forward_backward_ms"] = _timing.median_ms(times[f"{name}/fwd_bwd"])
+    return results
+
+
+def run_static(kind: str, length: int, repeats: int, cap: float) -> dict[str, Any]:
+    """Measure static (and scan unroll 1 beside it) in a subprocess killed after ``cap`` seconds."""
+    cmd = [sys.executable, "-m", "bench.static_vs_scan", "--child", kind, str(length), str(repeats)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, check=True)
+    except subprocess.TimeoutExpired:
+        return {"cap_hit": True, "cap_s": cap}
+    except subprocess.CalledProcessError as err:
+        return {"error": err.stderr[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the sweep, print a table, write ``bench/out/static_vs_scan.{json,png}``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", default="basic,lstm,gru")
+    parser.add_argument("--lengths", default="10,25,50,100,200,500")
+    parser.add_argument("--unrolls", default="1,2,4,8,16")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cap", type=float, default=120.0, help="seconds per static subprocess")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, length, repeats = args.child[0], int(args.child[1]), int(args.child[2])
+        res = measure(kind, length, {"static": ("static", 1), "scan_u1_beside_static": ("scan", 1)}, repeats)
+        print(json.dumps(res))
+        return res
+    methods = {f"scan_u{u}": ("scan", int(u)) for u in args.unrolls.split(",")}
+    methods["remat"] = ("remat", 1)
+    results: dict[str, Any] = {"env": _timing.environment(), "args": vars(args), "cells": {}}
+    rows = []
+    static_dead: set[str] = set()
+    for kind in args.cells.split(","):
+        results["cells"][kind] = {}
+        for length in map(int, args.lengths.split(",")):
+            entry = measure(kind, length, methods, args.repeats)
+            # once static has hit the cap for a cell, longer sequences only hit it later
+            entry["static"] = (
+                {"cap_hit": True, "cap_s": args.cap, "skipped_after_shorter_cap_hit": True}
+                if kind in static_dead
+                else run_static(kind, length, args.repeats, args.cap)
+            )
+            if entry["static"].get("cap_hit"):
+                static_dead.add(kind)
+            results["cells"][kind][length] = entry
+            for name, r in list(entry.items()):
+                if name == "static" and "static" in r:
+                    beside = r["scan_u1_beside_static"]
+                    ratio = r["static"]["forward_backward_ms"] / beside["forward_backward_ms"]
+                    r = dict(r["static"], ratio_to_scan_u1=ratio)
+                    entry["static_flat"] = r
+                if "cap_hit" in r or "error" in r:
+                    status = "CAP HIT" if "cap_hit" in r else "error"
+                    rows.append([kind, length, name, status, "", "", "", ""])
+                    continue
+                rows.append(
+                    [
+                        kind,
+                        length,
+                        name,
+                        r["compile_forward_s"],
+                        r["compile_forward_backward_s"],
+                        r["forward_ms"],
+                        r["forward_backward_ms"],
+                        "-" if r["temp_bytes_per_step"] is None else f"{r['temp_bytes_per_step'] / 1e6:.2f}",
+                    ]
+                )
+            # write as we go, so a sweep stopped early still leaves every finished length on disk
+            _timing.write_json("static_vs_scan", results)
+            print(f"done {kind} T={length}: {json.dumps(entry, default=str)}", file=sys.stderr, flush=True)
+    _timing.print_table(
+        ["cell", "T", "method", "compile fwd s", "compile f+b s", "fwd ms", "f+b ms", "MB/step kept"], rows
+    )
+    path = _timing.write_json("static_vs_scan", results)
+    _plot(results)
+    print(f"wrote {path} and {_timing.figure_path('static_vs_scan')}")
+    return results
+
+
+def _plot(results: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for kind, by_len in results["cells"].items():
+        lengths = sorted(by_len)
+        for method, style in (("static_flat", "-o"), ("scan_u1", "--s"), ("remat", ":^")):
+            pts = [(t, by_len[t].get(method)) for t in lengths]
+            pts = [(t, r) for t, r in pts if r and "compile_forward_backward_s" in r]
+            if not pts:
+                continue
+            ts = [t for t, _ in pts]
+            label = f"{kind} {method.replace('_flat', '')}"
+            axes[0].plot(ts, [r["compile_forward_backward_s"] for _, r in pts], style, label=label)
+            axes[1].plot(ts, [r["forward_backward_ms"] for _, r in pts], style, label=label)
+            axes[2].plot(ts, [r["temp_bytes_per_step"] / 1e6 for _, r in pts], style, label=label)
+    for ax, title in zip(axes, ["compile fwd+bwd (s)", "fwd+bwd (ms)", "MB kept per time step"]):
+        ax.set_xscale("log")
+        ax.set_xlabel("sequence length")
+        ax.set_title(title)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(_timing.figure_path("static_vs_scan"), dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
