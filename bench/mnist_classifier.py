@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--lr-decay", type=float, default=None, help="multiply the learning rate by this each epoch")
+    parser.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
+    parser.add_argument("--units", type=int, default=None, help="default 150 (the book)")
     args = parser.parse_args()
     out = pathlib.Path(args.out or f"runs/bench_mnist_{args.cell}")
     start = time.perf_counter()
@@ -40,6 +43,9 @@ def main() -> None:
             data_dir=args.data_dir,
             out=out,
             learning_rate=args.learning_rate,
+            lr_decay=args.lr_decay,
+            clip_norm=args.clip_norm,
+            num_units=args.units,
             quiet=True,
             plot=False,
         )
