@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--lr-decay", type=float, default=None, help="multiply the learning rate by this each epoch")
+    parser.add_argument("--lr-decay", type=float, default=None, help="lr factor per epoch")
     parser.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
     parser.add_argument("--units", type=int, default=None, help="default 150 (the book)")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""The ``jaxrnn`` command line: ``demo``, ``train classifier``, ``train regressor``, ``generate``."""
+"""The ``jaxrnn`` command line: demo, train classifier|regressor|translator, generate, translate."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pathlib
 import sys
 
+from jaxrnn.seq2seq.cli import add_train_arguments, add_translate_arguments
 from jaxrnn.tasks.common import CELLS
 
 
@@ -16,7 +17,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the book's 2-step, 4-instance example")
     demo.add_argument("--seed", type=int, default=42, help="PRNG seed for the weights")
 
-    train = commands.add_parser("train", help="train a model (classifier or regressor)")
+    train = commands.add_parser("train", help="train a model (classifier, regressor or translator)")
     tasks = train.add_subparsers(dest="task", metavar="TASK")
     clf = tasks.add_parser(
         "classifier", help="sequence classifier: embedded Reber grammar (default) or MNIST"
@@ -54,6 +55,15 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    add_train_arguments(
+        tasks.add_parser(
+            "translator", help="encoder-decoder translation: embedded numbers corpus or Tatoeba file"
+        )
+    )
+    add_translate_arguments(
+        commands.add_parser("translate", help="translate sentences with a trained translator")
+    )
+
     gen = commands.add_parser("generate", help="generate a sequence from a trained regressor (creative RNN)")
     gen.add_argument("--checkpoint", required=True, help="a regressor run directory (or its checkpoint file)")
     gen.add_argument(
@@ -69,6 +79,10 @@ def _build_parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     import shutil
 
+    if args.task == "translator":
+        from jaxrnn.seq2seq.cli import train_command
+
+        return train_command(args)
     if args.task == "classifier":
         from jaxrnn.tasks.classifier import train_classifier
 
@@ -183,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     from jaxrnn.train import NonFiniteLossError
 
     try:
+        if args.command == "translate":
+            from jaxrnn.seq2seq.cli import translate_command
+
+            return translate_command(args)
         return _train(args) if args.command == "train" else _generate(args)
     except (ValueError, TypeError, FileNotFoundError, NonFiniteLossError) as e:
         # a clear one-line message instead of a traceback: these are the user's inputs or data

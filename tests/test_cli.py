@@ -23,7 +23,8 @@ def test_help_lists_commands(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "translator"], "invalid choice: 'translator'"),
+        (["train", "sorter"], "invalid choice: 'sorter'"),
+        (["train", "translator", "--attention", "dot"], "argument --attention: invalid choice: 'dot'"),
         (["train", "classifier", "--cell", "rnn"], "argument --cell: invalid choice: 'rnn'"),
         (["train", "classifier", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
         (["generate", "--checkpoint", "x", "--seed", "ones"], "argument --seed: invalid choice: 'ones'"),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from jaxrnn import gru_cell, lstm_cell
+from jaxrnn.cli import main as cli_main
 from jaxrnn.seq2seq import (
     TranslatorConfig,
     decoder_step,
@@ -27,7 +28,6 @@ from jaxrnn.seq2seq import (
     translate,
     weighted_cross_entropy,
 )
-from jaxrnn.seq2seq.cli import cli_main
 from jaxrnn.text import GO_ID, make_batch
 
 
@@ -151,9 +151,7 @@ def test_cli_train_translator_on_a_tatoeba_file(tmp_path, capsys):
     corpus.write_text("".join(f"w{i} x{i}.\tv{i} y{i} !\tCC-BY\n" for i in range(40)), encoding="utf-8")
     ckpt = tmp_path / "ckpt"
     argv = ["train", "translator", "--corpus", str(corpus), "--attention", "none", "--steps", "3"]
-    assert (
-        cli_main([*argv, "--num-units", "8", "--embed-size", "4", "--checkpoint", str(ckpt), "--quiet"]) == 0
-    )
+    assert cli_main([*argv, "--num-units", "8", "--embed-size", "4", "--out", str(ckpt), "--quiet"]) == 0
     assert "checkpoint written to" in capsys.readouterr().out
     assert load_translator(ckpt).config.attention == "none"
     with pytest.raises(SystemExit):

@@ -1,13 +1,8 @@
-"""Command-line entry for translation: ``train translator`` and ``translate``.
-
-Until the generic ``jaxrnn`` CLI grows these subcommands, call ``python -m jaxrnn.seq2seq.cli ...``
-or :func:`cli_main` (``argv`` as for ``jaxrnn``: ``["train", "translator", ...]`` or ``["translate", ...]``).
-"""
+"""The translation commands of ``jaxrnn``: ``train translator`` and ``translate``."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from jaxrnn.seq2seq.translator import (
     TranslatorConfig,
@@ -15,16 +10,16 @@ from jaxrnn.seq2seq.translator import (
     load_translator,
     save_translator,
     train_translator,
+    translate,
 )
 from jaxrnn.text import numbers_corpus, read_tatoeba, split_pairs
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jaxrnn", description="Encoder-decoder translation.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    train = commands.add_parser("train", help="train a model")
-    train.add_argument("what", choices=["translator"])
-    train.add_argument("--corpus", help="Tatoeba-format file (default: the embedded English->French numbers)")
+def add_train_arguments(train: argparse.ArgumentParser) -> None:
+    """Add the options of ``jaxrnn train translator`` to its sub-parser."""
+    train.add_argument(
+        "--corpus", help="Tatoeba-format file (default: the embedded English->French numbers corpus)"
+    )
     train.add_argument("--attention", choices=["bahdanau", "luong", "none"], default="luong")
     train.add_argument("--cell", choices=["gru", "lstm"], default="gru")
     train.add_argument("--num-units", type=int, default=128)
@@ -32,25 +27,25 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--learning-rate", type=float, default=3e-3)
-    train.add_argument("--checkpoint", default="translator_ckpt", help="directory to write")
-    train.add_argument("--quiet", action="store_true")
-    tr = commands.add_parser("translate", help="translate sentences with a trained model")
-    tr.add_argument("--checkpoint", required=True)
-    tr.add_argument("--beam-width", type=int, default=1)
+    train.add_argument(
+        "--out",
+        "--checkpoint",
+        dest="out",
+        default=None,
+        help="directory for the model and its vocabularies (default runs/translator-ATTENTION)",
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_translate_arguments(tr: argparse.ArgumentParser) -> None:
+    """Add the options of ``jaxrnn translate`` to its sub-parser."""
+    tr.add_argument("--checkpoint", required=True, help="a directory written by `jaxrnn train translator`")
+    tr.add_argument("--beam-width", type=int, default=1, help="1: greedy decoding; k > 1: beam search")
     tr.add_argument("sentences", nargs="+")
-    return parser
 
 
-def cli_main(argv: list[str] | None = None) -> int:
-    """Run ``train translator`` or ``translate``; returns the exit status."""
-    args = _parser().parse_args(argv)
-    if args.command == "translate":
-        translator = load_translator(args.checkpoint)
-        from jaxrnn.seq2seq.translator import translate
-
-        for line in translate(translator, args.sentences, beam_width=args.beam_width):
-            print(line)
-        return 0
+def train_command(args: argparse.Namespace) -> int:
+    """Train a translator, save it, and report held-out exact match and BLEU; returns the exit status."""
     if args.corpus:
         split = split_pairs(read_tatoeba(args.corpus), valid_fraction=0.0, test_fraction=0.05)
     else:
@@ -66,8 +61,9 @@ def cli_main(argv: list[str] | None = None) -> int:
         learning_rate=args.learning_rate,
         progress=not args.quiet,
     )
-    save_translator(translator, args.checkpoint)
-    print(f"final loss {losses[-1]:.4f}; checkpoint written to {args.checkpoint}")
+    out = args.out or f"runs/translator-{args.attention}"
+    save_translator(translator, out)
+    print(f"final loss {losses[-1]:.4f}; checkpoint written to {out}")
     if split["test"]:
         r = evaluate(translator, split["test"])
         print(
@@ -76,5 +72,9 @@ def cli_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(cli_main())
+def translate_command(args: argparse.Namespace) -> int:
+    """Translate ``args.sentences`` with a saved translator, one line each; returns the exit status."""
+    translator = load_translator(args.checkpoint)
+    for line in translate(translator, args.sentences, beam_width=args.beam_width):
+        print(line)
+    return 0
