@@ -30,6 +30,10 @@ def main() -> None:
     parser.add_argument("--lr-decay", type=float, default=None, help="lr factor per epoch")
     parser.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
     parser.add_argument("--units", type=int, default=None, help="default 150 (the book)")
+    parser.add_argument("--layers", type=int, default=1, help="stacked layers")
+    parser.add_argument(
+        "--keep-prob", type=float, default=1.0, help="output keep prob of each layer (training)"
+    )
     args = parser.parse_args()
     out = pathlib.Path(args.out or f"runs/bench_mnist_{args.cell}")
     start = time.perf_counter()
@@ -46,6 +50,8 @@ def main() -> None:
             lr_decay=args.lr_decay,
             clip_norm=args.clip_norm,
             num_units=args.units,
+            num_layers=args.layers,
+            keep_prob=args.keep_prob,
             quiet=True,
             plot=False,
         )

@@ -27,6 +27,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--cell", choices=sorted(CELLS), default=None, help="default: gru (reber), basic (mnist)"
     )
     clf.add_argument("--units", type=int, default=None, help="default: 32 (reber), 150 (mnist)")
+    clf.add_argument("--layers", type=int, default=1, help="stacked RNN layers (default 1)")
+    clf.add_argument(
+        "--keep-prob", type=float, default=1.0, help="dropout keep probability of each layer's output"
+    )
     clf.add_argument("--epochs", type=int, default=None, help="default: 15 (reber), 100 (mnist)")
     clf.add_argument("--batch-size", type=int, default=None, help="default: 50 (reber), 150 (mnist)")
     clf.add_argument("--learning-rate", type=float, default=None, help="default: 0.01 (reber), 0.001 (mnist)")
@@ -93,6 +97,8 @@ def _train(args: argparse.Namespace) -> int:
             args.dataset,
             cell=args.cell,
             num_units=args.units,
+            num_layers=args.layers,
+            keep_prob=args.keep_prob,
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,

@@ -39,6 +39,29 @@ def test_classifier_learns_reber_subset():
     assert result["history"]["train_loss"][-1] < result["history"]["train_loss"][0]
 
 
+def test_deep_dropout_classifier_is_a_hand_chained_stack_at_eval_and_drops_in_training():
+    rnn = jaxrnn.stack_cells([jaxrnn.dropout(jaxrnn.basic_cell(5), output_keep_prob=0.5) for _ in range(2)])
+    model = classifier.sequence_classifier(rnn, 3)
+    params = model.init(jax.random.key(0), 4)
+    x = np.random.default_rng(0).normal(size=(2, 6, 4)).astype(np.float32)
+    logits = model.apply(params, jnp.asarray(x))
+    W, b = (np.asarray(params["logits"][k], np.float64) for k in ("W", "b"))
+    for i in range(2):
+        h1 = _np_basic_rnn(params["rnn"][0], x[i].astype(np.float64), np.tanh)
+        h2 = _np_basic_rnn(params["rnn"][1], h1, np.tanh)[-1]
+        np.testing.assert_allclose(logits[i], h2 @ W + b, rtol=1e-5, atol=1e-6)
+    dropped = model.apply(params, jnp.asarray(x), key=jax.random.key(1), training=True)
+    assert not np.allclose(dropped, logits)
+    result = classifier.train_classifier(
+        "reber", num_layers=2, keep_prob=0.9, epochs=1, train_size=200, test_size=50, quiet=True
+    )
+    assert len(result["params"]["rnn"]) == 2 and result["config"]["keep_prob"] == 0.9
+    with pytest.raises(ValueError, match="keep_prob must be in \\(0, 1\\]; got 0"):
+        classifier.train_classifier("reber", keep_prob=0)
+    with pytest.raises(ValueError, match="num_layers must be a positive int; got 0"):
+        classifier.train_classifier("reber", num_layers=0)
+
+
 def test_regressor_variants_match_numpy_and_each_other():
     x = np.random.default_rng(1).normal(size=(2, 7, 1)).astype(np.float32)
     a = regressor.sequence_regressor(jaxrnn.basic_cell(5, activation=jax.nn.relu), variant="projection")

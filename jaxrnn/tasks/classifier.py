@@ -23,6 +23,7 @@ from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
 from jaxrnn.tasks.common import make_cell, prepare_out, write_json
 from jaxrnn.unroll import dynamic_unroll
+from jaxrnn.wrappers import dropout, stack_cells
 
 Array = jax.Array
 
@@ -30,7 +31,8 @@ Array = jax.Array
 class SequenceClassifier(NamedTuple):
     """``init(key, input_size) -> params``; ``apply(params, inputs [B,T,F], lengths [B]) -> logits [B,C]``.
 
-    ``sequence_length`` may be None (every sequence is full length).
+    ``sequence_length`` may be None (every sequence is full length); ``apply`` also takes
+    ``key=`` and ``training=`` for cells wrapped in :func:`jaxrnn.dropout`.
     """
 
     init: Callable[..., Any]
@@ -60,8 +62,17 @@ def sequence_classifier(cell: Cell, num_classes: int) -> SequenceClassifier:
             "logits": head.init(k_head, cell.output_size, dtype),
         }
 
-    def apply(params: Any, inputs: Array, sequence_length: Array | None = None) -> Array:
-        outputs, _ = dynamic_unroll(cell, params["rnn"], inputs, sequence_length=sequence_length)
+    def apply(
+        params: Any,
+        inputs: Array,
+        sequence_length: Array | None = None,
+        *,
+        key: Array | None = None,
+        training: bool = False,
+    ) -> Array:
+        outputs, _ = dynamic_unroll(
+            cell, params["rnn"], inputs, sequence_length=sequence_length, key=key, training=training
+        )
         if sequence_length is None:
             last = outputs[:, -1]
         else:
@@ -73,14 +84,17 @@ def sequence_classifier(cell: Cell, num_classes: int) -> SequenceClassifier:
     return SequenceClassifier(init, apply, cell, num_classes)
 
 
-def classifier_loss(model: SequenceClassifier) -> train.LossFn:
+def classifier_loss(model: SequenceClassifier, *, training: bool = False) -> train.LossFn:
     """``loss_fn(params, batch, key)``: mean softmax cross-entropy and accuracy.
 
     ``batch`` is a dict with ``inputs [B,T,F]``, ``labels [B]`` int and optionally ``sequence_length [B]``.
+    ``training=True`` turns dropout on (with ``key``); evaluation uses ``training=False``.
     """
 
     def loss_fn(params: Any, batch: dict, key: Array) -> tuple[Array, dict]:
-        logits = model.apply(params, batch["inputs"], batch.get("sequence_length"))
+        logits = model.apply(
+            params, batch["inputs"], batch.get("sequence_length"), key=key, training=training
+        )
         loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["labels"]).mean()
         accuracy = jnp.mean((jnp.argmax(logits, axis=-1) == batch["labels"]).astype(jnp.float32))
         return loss, {"accuracy": accuracy}
@@ -134,6 +148,8 @@ def train_classifier(
     *,
     cell: str | None = None,
     num_units: int | None = None,
+    num_layers: int = 1,
+    keep_prob: float = 1.0,
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
@@ -157,6 +173,9 @@ def train_classifier(
     Args:
       dataset: ``"reber"`` (embedded, no download) or ``"mnist"`` (needs ``data_dir``/``$JAXRNN_DATA``).
       cell: ``"basic"``, ``"lstm"`` or ``"gru"``.
+      num_layers: a ``stack_cells`` of this many cells of ``num_units`` each (the book's deep RNN).
+      keep_prob: output keep probability of a :func:`jaxrnn.dropout` around each layer, active in
+        training only (1.0: no dropout).
       lr_decay: multiply the learning rate by this factor after every epoch
         (``optax.exponential_decay``, staircase), or None for a constant rate.
       train_size, test_size: use only the first examples (quick runs).
@@ -180,12 +199,21 @@ def train_classifier(
         "learning_rate": learning_rate or d["learning_rate"],
         "clip_norm": clip_norm or d["clip_norm"],
         "lr_decay": lr_decay,
+        "num_layers": num_layers,
+        "keep_prob": keep_prob,
         "seed": seed,
         "train_size": train_size,
     }
     if lr_decay is not None and not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
-    rnn = make_cell(config["cell"], config["num_units"])
+    if not (isinstance(num_layers, int) and num_layers >= 1):
+        raise ValueError(f"num_layers must be a positive int; got {num_layers!r}")
+    if not 0 < keep_prob <= 1:
+        raise ValueError(f"keep_prob must be in (0, 1]; got {keep_prob!r}")
+    layers = [make_cell(config["cell"], config["num_units"]) for _ in range(num_layers)]
+    if keep_prob < 1:
+        layers = [dropout(layer, output_keep_prob=keep_prob) for layer in layers]
+    rnn = layers[0] if num_layers == 1 else stack_cells(layers)
     train_set, test_set = _load(dataset, data_dir, train_size, seed)
     if test_size is not None:
         test_set = {k: v[:test_size] for k, v in test_set.items()}
@@ -193,11 +221,12 @@ def train_classifier(
     model = sequence_classifier(rnn, num_classes)
     key = jax.random.key(seed)
     params = model.init(jax.random.fold_in(key, 0), train_set["inputs"].shape[-1])
-    loss_fn = classifier_loss(model)
+    loss_fn = classifier_loss(model, training=True)
+    eval_loss_fn = classifier_loss(model)
     names = tuple(train_set)
     batches = shuffled_batches(tuple(train_set.values()), config["batch_size"], seed=seed)
     eval_fn = jax.jit(
-        lambda p, b: {"accuracy": loss_fn(p, b, key)[1]["accuracy"], "loss": loss_fn(p, b, key)[0]}
+        lambda p, b: {"accuracy": eval_loss_fn(p, b, key)[1]["accuracy"], "loss": eval_loss_fn(p, b, key)[0]}
     )
     schedule = config["learning_rate"]
     if lr_decay is not None:
