@@ -1,5 +1,6 @@
 """Encoder-decoder translation: model, attention, losses, greedy and beam-search decoding, translator."""
 
+from jaxrnn.seq2seq.alignment import Alignment, align, attention_weights
 from jaxrnn.seq2seq.attention import Attention, attend, bahdanau_attention, luong_attention, source_mask
 from jaxrnn.seq2seq.decoding import Decoded, beam_search, greedy_decode
 from jaxrnn.seq2seq.losses import sampled_softmax_loss, weighted_cross_entropy
@@ -27,6 +28,7 @@ from jaxrnn.seq2seq.translator import (
 )
 
 __all__ = [
+    "Alignment",
     "Attention",
     "Decoded",
     "DecoderState",
@@ -34,7 +36,9 @@ __all__ = [
     "Seq2Seq",
     "Translator",
     "TranslatorConfig",
+    "align",
     "attend",
+    "attention_weights",
     "bahdanau_attention",
     "beam_search",
     "decoder_hidden",
