@@ -20,6 +20,8 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("JAXRNN_QUICK", "1")
+    # 02 must exercise its no-download fallback wherever the suite runs
+    monkeypatch.delenv("JAXRNN_DATA", raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("JAXRNN_NOTEBOOK_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
