@@ -303,7 +303,7 @@ def bidirectional_unroll(
       inputs, sequence_length, time_major, key, training: as in
         :func:`dynamic_unroll`; the two directions get independent keys.
       initial_state_fw, initial_state_bw: optional initial states.
-      **scan_options: ``unroll`` / ``remat`` for :func:`dynamic_unroll`.
+      **scan_options: ``unroll`` / ``remat`` / ``fused`` for :func:`dynamic_unroll`.
 
     Returns:
       ``((outputs_fw, outputs_bw), (final_state_fw, final_state_bw))``; concatenate
