@@ -95,8 +95,8 @@ def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
     return jaxrnn.dense(10).init(key, h)
 
 
-def jaxrnn_impl(kind, b, t, f, h, train, x, labels):
-    """jaxrnn ``dynamic_unroll`` (time-major inside the scan, hoisted input projection)."""
+def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True):
+    """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic)."""
     cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=True)}
     cell = cells.get(kind, jaxrnn.basic_cell)(h)
     k1, k2 = jax.random.split(jax.random.key(1))
@@ -104,7 +104,7 @@ def jaxrnn_impl(kind, b, t, f, h, train, x, labels):
     head = jaxrnn.dense(10)
 
     def apply(p, xs):
-        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs)
+        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused)
         return head.apply(p["head"], state) if labels is not None else out
 
     return _jax_step(apply, params, x, labels, train)
@@ -177,7 +177,18 @@ def torch_impl(kind, b, t, f, h, train, x, labels):
     return run, None
 
 
-IMPLS = {"jaxrnn": jaxrnn_impl, "flax": flax_impl, "haiku": haiku_impl, "torch": torch_impl}
+def jaxrnn_unfused_impl(kind, b, t, f, h, train, x, labels):
+    """jaxrnn ``dynamic_unroll(fused=False)``: JAX's autodiff of the plain scan (before issue 9 round 2)."""
+    return jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=False)
+
+
+IMPLS = {
+    "jaxrnn": jaxrnn_impl,
+    "jaxrnn_unfused": jaxrnn_unfused_impl,
+    "flax": flax_impl,
+    "haiku": haiku_impl,
+    "torch": torch_impl,
+}
 NEEDS = {"flax": "flax", "haiku": "haiku", "torch": "torch"}
 
 
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--impls", default=",".join(IMPLS))
+    parser.add_argument("--impls", default=",".join(n for n in IMPLS if n != "jaxrnn_unfused"))
     args = parser.parse_args(argv)
     impls = [n for n in args.impls.split(",") if importlib.util.find_spec(NEEDS.get(n, "jax")) is not None]
     skipped = sorted(set(args.impls.split(",")) - set(impls))

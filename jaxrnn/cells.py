@@ -69,6 +69,29 @@ class Cell(NamedTuple):
         )
 
 
+class Additive(NamedTuple):
+    """Marks a step whose recurrence is one GEMM plus parameter-free elementwise gates.
+
+    A step function ``step`` carrying ``step.additive = Additive(gates, hidden)``
+    promises ``step(params, state, projected) == gates(projected + hidden(state) @
+    params["Wh"], state)``; ``dynamic_unroll`` then runs it with a hand-written
+    backward pass (:mod:`jaxrnn._fused_scan`). Wrappers that replace ``step``
+    drop the mark, so they get the plain scan.
+
+    Attributes:
+      gates: ``gates(z, state) -> (new_state, y)``, ``z: [B, G*H]``; elementwise, no parameters.
+      hidden: ``hidden(state) -> [B, H]``, the part of the state multiplied by ``Wh``.
+    """
+
+    gates: Callable[[Array, State], tuple[State, Array]]
+    hidden: Callable[[State], Array]
+
+
+def _mark_additive(step: Callable, gates: Callable, hidden: Callable) -> Callable:
+    step.additive = Additive(gates, hidden)
+    return step
+
+
 class LSTMState(NamedTuple):
     """LSTM state, in TF's ``LSTMStateTuple`` order: cell ``c`` then hidden ``h``."""
 
@@ -182,9 +205,14 @@ def basic_cell(
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         return _dense_params(key, input_size, num_units, 1, dtype, initializer, recurrent_initializer)
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        h = activation(projected + _matmul(state, params["Wh"]))
+    def gates(z, state):
+        h = activation(z)
         return h, h
+
+    def step(params, state, projected, *, key=None, training=False, time_step=0):
+        return gates(projected + _matmul(state, params["Wh"]), state)
+
+    _mark_additive(step, gates, hidden=lambda state: state)
 
     return Cell(
         init=init,
@@ -255,9 +283,21 @@ def lstm_cell(
                 params[f"peephole_{gate}"] = jnp.zeros((num_units,), dtype)
         return params
 
+    def gates(z, state):
+        # the plain cell's elementwise part (no peepholes, no projection), shared by step and the fused scan
+        c_prev, _ = state
+        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(zf + forget_bias) * c_prev + jax.nn.sigmoid(zi) * jnp.tanh(zg)
+        if cell_clip is not None:
+            c = jnp.clip(c, -cell_clip, cell_clip)
+        h = jax.nn.sigmoid(zo) * jnp.tanh(c)
+        return LSTMState(c, h), h
+
     def step(params, state, projected, *, key=None, training=False, time_step=0):
         c_prev, h_prev = state
         z = projected + _matmul(h_prev, params["Wh"])
+        if not (use_peepholes or num_proj is not None):
+            return gates(z, state)
         zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
         if use_peepholes:
             zi = zi + _row(params["peephole_i"], c_prev) * c_prev
@@ -272,6 +312,8 @@ def lstm_cell(
             h = _matmul(h, params["W_proj"])
         return LSTMState(c, h), h
 
+    if not (use_peepholes or num_proj is not None):
+        _mark_additive(step, gates, hidden=lambda state: state[1])
     return Cell(
         init=init,
         zero_state=_zero_state_fn(LSTMState(num_units, h_size)),

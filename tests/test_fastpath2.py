@@ -1,0 +1,210 @@
+"""The fused scan: ``dynamic_unroll``'s hand-written backward pass for the plain basic and LSTM cells.
+
+Its gradients are checked against ``jax.grad`` of a plain LSTM / basic RNN
+written here as a Python loop over ``jnp`` (no jaxrnn code in the reference),
+against central finite differences in float64, and against the plain scan
+(``fused=False``); its forward outputs must be bitwise those of the plain scan.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from cell_configs import random_params, random_state
+from jax.flatten_util import ravel_pytree
+
+import jaxrnn
+from jaxrnn import _fused_scan
+
+FUSED = {
+    "basic_tanh": lambda: jaxrnn.basic_cell(5),
+    "basic_relu": lambda: jaxrnn.basic_cell(5, activation=jax.nn.relu),
+    "lstm": lambda: jaxrnn.lstm_cell(5),
+    "lstm_forget_bias_0": lambda: jaxrnn.lstm_cell(5, forget_bias=0.0),
+    "lstm_clip": lambda: jaxrnn.lstm_cell(5, cell_clip=0.3),
+}
+
+
+@pytest.fixture
+def x64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
+
+
+def _reference_unroll(name, params, x, state, lengths):
+    """A plain batch-major loop over time, written from the book's equations, with dynamic_rnn masking."""
+    sig = jax.nn.sigmoid
+    outputs = []
+    for t in range(x.shape[1]):
+        valid = (t < lengths)[:, None]
+        h_prev = state[1] if name.startswith("lstm") else state
+        z = x[:, t] @ params["Wx"] + h_prev @ params["Wh"] + params["b"][None, :]
+        if name.startswith("basic"):
+            new = jnp.tanh(z) if name == "basic_tanh" else jnp.maximum(z, 0.0)
+            y = new
+        else:
+            c_prev = state[0]
+            i, f, g, o = (z[:, k * 5 : (k + 1) * 5] for k in range(4))
+            forget_bias = 0.0 if name == "lstm_forget_bias_0" else 1.0
+            c = sig(f + forget_bias) * c_prev + sig(i) * jnp.tanh(g)
+            if name == "lstm_clip":
+                c = jnp.clip(c, -0.3, 0.3)
+            y = sig(o) * jnp.tanh(c)
+            new = (c, y)
+        state = jax.tree.map(lambda n, s, v=valid: jnp.where(v, n, s), new, state)
+        outputs.append(jnp.where(valid, y, 0.0))
+    return jnp.stack(outputs, axis=1), state
+
+
+def _loss_terms(outputs, final):
+    w = jnp.linspace(-1.0, 1.0, outputs.shape[-1], dtype=outputs.dtype)
+    return jnp.sum(jnp.sin(outputs) * w[None, None, :]) + sum(jnp.sum(s**2) for s in jax.tree.leaves(final))
+
+
+def _jaxrnn_loss(cell, lengths, fused=True):
+    def loss(params, x, state):
+        outputs, final = jaxrnn.dynamic_unroll(
+            cell, params, x, sequence_length=lengths, initial_state=state, fused=fused
+        )
+        return _loss_terms(outputs, final)
+
+    return loss
+
+
+@pytest.mark.parametrize("name", list(FUSED))
+def test_fused_path_is_taken_for_plain_cells(name):
+    cell = FUSED[name]()
+    assert _fused_scan.applies(cell, cell.init(jax.random.key(0), 3))
+    params = random_params(cell, jax.random.key(0), 3)
+    jaxpr = str(jax.make_jaxpr(_jaxrnn_loss(cell, None))(params, jnp.ones((2, 4, 3)), cell.zero_state(2)))
+    assert "custom_vjp_call" in jaxpr
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: jaxrnn.lstm_cell(5, use_peepholes=True),
+        lambda: jaxrnn.lstm_cell(5, num_proj=3),
+        lambda: jaxrnn.gru_cell(5),
+        lambda: jaxrnn.gru_cell(5, reset_after=True),
+        lambda: jaxrnn.dropout(jaxrnn.lstm_cell(5), output_keep_prob=0.5),
+        lambda: jaxrnn.residual(jaxrnn.basic_cell(3)),
+        lambda: jaxrnn.stack_cells([jaxrnn.basic_cell(5), jaxrnn.basic_cell(5)]),
+    ],
+)
+def test_other_cells_keep_the_plain_scan(make):
+    cell = make()
+    assert not _fused_scan.applies(cell, cell.init(jax.random.key(0), 3))
+
+
+@pytest.mark.parametrize("name", list(FUSED))
+def test_gradients_equal_jax_grad_of_a_plain_reference_loop(name):
+    cell = FUSED[name]()
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (3, 6, 3))
+    state = random_state(cell, jax.random.key(2), 3)
+    lengths = jnp.array([6, 2, 0])
+
+    def ref_loss(params, x, state):
+        return _loss_terms(*_reference_unroll(name, params, x, state, lengths))
+
+    got = jax.jit(jax.grad(_jaxrnn_loss(cell, lengths), argnums=(0, 1, 2)))(params, x, state)
+    want = jax.grad(ref_loss, argnums=(0, 1, 2))(
+        params, x, tuple(state) if name.startswith("lstm") else state
+    )
+    got_flat, _ = ravel_pytree(got)
+    want_flat, _ = ravel_pytree(want)
+    np.testing.assert_allclose(got_flat, want_flat, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("name", ["basic_tanh", "lstm_clip"])
+def test_fused_gradients_equal_central_finite_differences(x64, name, reverse):
+    cell = FUSED[name]()
+    params = jax.tree.map(lambda p: p.astype(jnp.float64), random_params(cell, jax.random.key(0), 3))
+    x = jax.random.normal(jax.random.key(1), (3, 5, 3), jnp.float64)
+    state = jax.tree.map(lambda s: s.astype(jnp.float64), random_state(cell, jax.random.key(2), 3))
+    lengths = jnp.array([5, 2, 4])
+
+    def loss(params, x, state):
+        outputs, final = jaxrnn.dynamic_unroll(
+            cell, params, x, sequence_length=lengths, initial_state=state, reverse=reverse
+        )
+        return _loss_terms(outputs, final)
+
+    g_flat, _ = ravel_pytree(jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(params, x, state))
+    flat, unravel = ravel_pytree((params, x, state))
+    f = jax.jit(lambda v: loss(*unravel(v)))
+    rng = np.random.default_rng(0)
+    eps = 1e-6
+    for _ in range(6):
+        d = jnp.asarray(rng.normal(size=flat.shape))
+        fd = (f(flat + eps * d) - f(flat - eps * d)) / (2 * eps)
+        np.testing.assert_allclose(float(jnp.dot(g_flat, d)), float(fd), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("unroll", [1, 3])
+@pytest.mark.parametrize("name", ["basic_tanh", "lstm"])
+def test_fused_equals_plain_scan_outputs_bitwise_and_gradients_closely(name, unroll):
+    cell = FUSED[name]()
+    params = random_params(cell, jax.random.key(0), 4)
+    x = jax.random.normal(jax.random.key(1), (2, 7, 4))
+    lengths = jnp.array([7, 4])
+    outs = {
+        fused: jax.jit(
+            lambda p, x, fused=fused: jaxrnn.dynamic_unroll(
+                cell, p, x, sequence_length=lengths, unroll=unroll, fused=fused
+            )
+        )(params, x)
+        for fused in (True, False)
+    }
+    for a, b in zip(jax.tree.leaves(outs[True]), jax.tree.leaves(outs[False])):
+        np.testing.assert_array_equal(a, b)
+    state = cell.zero_state(2)
+    grads = {
+        fused: jax.jit(jax.grad(_jaxrnn_loss(cell, lengths, fused), argnums=(0, 1, 2)))(params, x, state)
+        for fused in (True, False)
+    }
+    for a, b in zip(jax.tree.leaves(grads[True]), jax.tree.leaves(grads[False])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_false_allows_forward_mode():
+    cell = jaxrnn.lstm_cell(4)
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (2, 5, 3))
+
+    def out(x, fused):
+        return jaxrnn.dynamic_unroll(cell, params, x, fused=fused)[0]
+
+    tangent = jnp.ones_like(x)
+    _, jvp_out = jax.jvp(lambda x: out(x, False), (x,), (tangent,))
+    _, vjp = jax.vjp(lambda x: out(x, True), x)
+    # <J t, e> from forward mode on the plain scan equals <t, J^T e> from the fused backward pass
+    probe = jax.random.normal(jax.random.key(3), jvp_out.shape)
+    (ct,) = vjp(probe)
+    np.testing.assert_allclose(float(jnp.vdot(jvp_out, probe)), float(jnp.vdot(tangent, ct)), rtol=1e-5)
+
+
+def test_fused_keeps_less_memory_for_backprop():
+    cell = jaxrnn.lstm_cell(32)
+    params = cell.init(jax.random.key(0), 8)
+    x = jnp.ones((8, 50, 8))
+
+    def temp_bytes(fused):
+        def loss(p):
+            return jnp.mean(jaxrnn.dynamic_unroll(cell, p, x, fused=fused)[0] ** 2)
+
+        return jax.jit(jax.grad(loss)).lower(params).compile().memory_analysis().temp_size_in_bytes
+
+    assert temp_bytes(True) < temp_bytes(False)
+
+
+def test_fused_must_be_a_bool():
+    cell = jaxrnn.basic_cell(3)
+    params = cell.init(jax.random.key(0), 2)
+    with pytest.raises(TypeError, match="fused must be a bool; got 'yes'"):
+        jaxrnn.dynamic_unroll(cell, params, jnp.ones((1, 2, 2)), fused="yes")
