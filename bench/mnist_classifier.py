@@ -3,7 +3,9 @@
 Each image is 28 steps of 28 pixels; one RNN layer of 150 units, a dense layer
 of 10 on the last output, softmax cross-entropy, Adam 0.001, batches of 150 (the
 book's setting). The run checkpoints after every epoch and stops at
-``--epochs`` or after ``--minutes``, writing ``metrics.json`` and a PNG in ``--out``.
+``--epochs`` or after ``--minutes`` (counted over all runs), writing ``bench.json``,
+``metrics.json`` and a PNG in ``--out``; running it again with the same ``--out``
+continues where it stopped.
 
     JAXRNN_DATA=../shared/data/mnist nice -n 10 python bench/mnist_classifier.py --cell basic --minutes 40
 """
@@ -38,7 +40,12 @@ def main() -> None:
     out = pathlib.Path(args.out or f"runs/bench_mnist_{args.cell}")
     start = time.perf_counter()
     rows = []
-    for epoch in range(1, args.epochs + 1):
+    bench_json = out / "bench.json"
+    if bench_json.exists():
+        # a rerun with the same --out continues: the trainer resumes from the last checkpoint
+        rows = json.loads(bench_json.read_text())["rows"]
+        start -= rows[-1]["minutes"] * 60 if rows else 0.0
+    for epoch in range(len(rows) + 1, args.epochs + 1):
         # one epoch per call: it resumes from the previous epoch's checkpoint in out/checkpoints
         result = train_classifier(
             "mnist",
@@ -61,7 +68,7 @@ def main() -> None:
             f"{args.cell} epoch {epoch:3d}  test accuracy {result['test_accuracy']:.4f}  {minutes:6.1f} min",
             flush=True,
         )
-        (out / "bench.json").write_text(json.dumps({"cell": args.cell, "rows": rows}, indent=1))
+        bench_json.write_text(json.dumps({"cell": args.cell, "rows": rows}, indent=1))
         if minutes > args.minutes:
             break
     plot_training_curves(result["history"], out / "mnist_curves.png", title=f"MNIST {args.cell}")
