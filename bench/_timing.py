@@ -29,7 +29,7 @@ def block(x: Any) -> Any:
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
-    """Time each zero-argument function ``repeats`` times, taking turns; seconds per call.
+    """Time each zero-argument function ``repeats`` times, taking turns in a rotating order; seconds per call.
 
     Args:
       fns: name -> function that runs one step and blocks until its results are ready.
@@ -43,10 +43,14 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for round_ in range(repeats):
+        # rotate the order every round: whoever runs right after PyTorch shares the CPU with its
+        # OpenMP threads still spin-waiting, so no implementation may always take that seat
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return times
 
