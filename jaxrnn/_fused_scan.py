@@ -2,9 +2,7 @@
 
 Such a cell's step is ``gates(projected + hidden(state) @ Wh, state)`` with a
 ``gates`` function that is elementwise and uses no parameters (the plain
-basic and LSTM cells; see ``Additive`` in :mod:`jaxrnn.cells`; the
-``reset_after=True`` GRU, whose gates take ``x @ Wx + b`` and ``h @ Wh + bh``
-apart, is the ``SplitGates`` variant of the same scheme). For them the
+basic and LSTM cells; see ``Additive`` in :mod:`jaxrnn.cells`). For them the
 forward pass under differentiation is the ordinary scan (same operations, same
 numbers); without differentiation (inference) each step runs one
 ``[x, h] @ [Wx; Wh]`` GEMM instead of two, equal up to float rounding. The
@@ -35,25 +33,21 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn.cells import Additive, Cell, Params, SplitGates, State, _input_projection, _matmul, _row
+from jaxrnn.cells import Additive, Cell, Params, State, _input_projection, _matmul, _row
 
 Array = jax.Array
 
 PARAM_KEYS = frozenset({"Wx", "Wh", "b"})
-SPLIT_PARAM_KEYS = frozenset({"Wx", "Wh", "b", "bh"})
 
 
 def applies(cell: Cell, params: Params) -> bool:
-    """Whether the fused scan can run ``cell`` (``Additive``: ``Wx, Wh, b``; ``SplitGates``: also ``bh``)."""
-    if isinstance(getattr(cell.step, "additive", None), Additive):
-        keys = PARAM_KEYS
-    elif isinstance(getattr(cell.step, "split_gates", None), SplitGates):
-        keys = SPLIT_PARAM_KEYS
-    else:
-        return False
+    """Whether the fused scan can run ``cell`` (an additive recurrence with params ``Wx, Wh, b`` only)."""
     return (
+        isinstance(getattr(cell.step, "additive", None), Additive)
         # the backward pass assumes projected = x @ Wx + b; a wrapper that changes project must not get it
-        cell.project is _input_projection and isinstance(params, dict) and set(params) == keys
+        and cell.project is _input_projection
+        and isinstance(params, dict)
+        and set(params) == PARAM_KEYS
     )
 
 
@@ -69,7 +63,7 @@ def fused_scan(
 
     Args:
       cell: a cell for which :func:`applies` is True.
-      params: ``{"Wx": [F, G*H], "Wh": [H, G*H], "b": [G*H]}`` (and ``"bh": [G*H]`` for split gates).
+      params: ``{"Wx": [F, G*H], "Wh": [H, G*H], "b": [G*H]}``.
       xs: ``[T, B, F]`` inputs.
       state: the initial state.
       lengths: ``[B]`` ints, or None; steps ``t >= lengths[b]`` freeze the state and zero the output.
@@ -78,31 +72,20 @@ def fused_scan(
     Returns:
       ``(final_state, outputs [T, B, output_size])``.
     """
-    additive = getattr(cell.step, "additive", None)
-    if isinstance(additive, Additive):
-        run = _make(cell.project, additive, unroll)
-    else:
-        run = _make_split(cell.project, cell.step.split_gates, unroll)
+    run = _make(cell.project, cell.step.additive, unroll)
     return run(params, xs, state, lengths)
 
 
-def _masked(gates: Any) -> Any:
-    """``gates`` with dynamic_rnn's mask: past each sequence's end the state is frozen and the output zero."""
+def _make(project: Any, additive: Additive, unroll: int):
+    gates, hidden = additive.gates, additive.hidden
 
-    def masked_gates(*args):
-        *inputs, state, valid = args
-        new_state, y = gates(*inputs, state)
+    def masked_gates(z, state, valid):
+        new_state, y = gates(z, state)
         if valid is None:
             return new_state, y
+        # freeze the state past each sequence's end and zero its output, as dynamic_rnn does
         new_state = jax.tree.map(lambda n, o: jnp.where(_col(valid, n), n, o), new_state, state)
         return new_state, jnp.where(_col(valid, y), y, jnp.zeros_like(y))
-
-    return masked_gates
-
-
-def _make(project: Any, additive: Additive, unroll: int):
-    hidden = additive.hidden
-    masked_gates = _masked(additive.gates)
 
     def forward(params, xs, state, lengths, keep):
         wh = params["Wh"]
@@ -166,74 +149,6 @@ def _make(project: Any, additive: Additive, unroll: int):
             "b": jnp.sum(dz2, axis=0).astype(params["b"].dtype),
         }
         d_xs = (dz2 @ params["Wx"].astype(dz2.dtype).T).reshape(xs.shape)
-        return d_params, d_xs, d_state0, None
-
-    run.defvjp(run_fwd, run_bwd)
-    return run
-
-
-def _make_split(project: Any, split: SplitGates, unroll: int):
-    """The fused scan for ``gates(x @ Wx + b, h @ Wh + bh, state)``: as :func:`_make`, two gate inputs."""
-    hidden = split.hidden
-    masked_gates = _masked(split.gates)
-
-    def forward(params, xs, state, lengths, keep):
-        wh, bh = params["Wh"], params["bh"]
-
-        def body(state, t_and_x):
-            t, x = t_and_x
-            # the same operations, in the same order, as cell.step(params, state, cell.project(params, x))
-            zx = project(params, x)
-            zh = _matmul(hidden(state), wh)
-            zh = zh + _row(bh, zh)
-            valid = None if lengths is None else t < lengths
-            new_state, y = masked_gates(zx, zh, state, valid)
-            return new_state, ((zx, zh, state) if keep else None, y)
-
-        steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
-        final, (kept, ys) = lax.scan(body, state, (steps, xs), unroll=unroll)
-        return final, ys, kept
-
-    @jax.custom_vjp
-    def run(params, xs, state, lengths):
-        final, ys, _ = forward(params, xs, state, lengths, keep=False)
-        return final, ys
-
-    def run_fwd(params, xs, state, lengths):
-        final, ys, kept = forward(params, xs, state, lengths, keep=True)
-        return (final, ys), (params, xs, lengths, kept)
-
-    def run_bwd(residuals, cotangents):
-        params, xs, lengths, (zxs, zhs, states) = residuals
-        d_final, d_ys = cotangents
-        wh_t = params["Wh"].astype(zhs.dtype).T
-
-        def body(d_state, inputs):
-            t, zx, zh, state, d_y = inputs
-            valid = None if lengths is None else t < lengths
-            _, gates_vjp = jax.vjp(lambda zx, zh, s: masked_gates(zx, zh, s, valid), zx, zh, state)
-            dzx, dzh, d_prev = gates_vjp((d_state, d_y))
-            _, hidden_vjp = jax.vjp(hidden, state)
-            (d_hidden,) = hidden_vjp(dzh @ wh_t)
-            return jax.tree.map(jnp.add, d_prev, d_hidden), (dzx, dzh)
-
-        steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
-        d_state0, (dzxs, dzhs) = lax.scan(
-            body, d_final, (steps, zxs, zhs, states, d_ys), reverse=True, unroll=unroll
-        )
-        num_steps, batch, gates_width = dzxs.shape
-        dzx2 = dzxs.reshape(num_steps * batch, gates_width)
-        dzh2 = dzhs.reshape(num_steps * batch, gates_width)
-        x2 = xs.reshape(num_steps * batch, xs.shape[-1])
-        h2 = hidden(states)
-        h2 = h2.reshape(num_steps * batch, h2.shape[-1])
-        d_params = {
-            "Wx": (x2.T @ dzx2).astype(params["Wx"].dtype),
-            "Wh": (h2.T @ dzh2).astype(params["Wh"].dtype),
-            "b": jnp.sum(dzx2, axis=0).astype(params["b"].dtype),
-            "bh": jnp.sum(dzh2, axis=0).astype(params["bh"].dtype),
-        }
-        d_xs = (dzx2 @ params["Wx"].astype(dzx2.dtype).T).reshape(xs.shape)
         return d_params, d_xs, d_state0, None
 
     run.defvjp(run_fwd, run_bwd)

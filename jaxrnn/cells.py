@@ -92,24 +92,6 @@ def _mark_additive(step: Callable, gates: Callable, hidden: Callable) -> Callabl
     return step
 
 
-class SplitGates(NamedTuple):
-    """Marks a step whose recurrence is one GEMM plus a bias, combined with the input by elementwise gates.
-
-    A step function carrying ``step.split_gates = SplitGates(gates, hidden)``
-    promises ``step(params, state, projected) == gates(projected, hidden(state) @
-    params["Wh"] + params["bh"], state)`` (the ``reset_after=True`` GRU, where the
-    reset gate multiplies the recurrent part only); ``dynamic_unroll`` runs it
-    with the hand-written backward pass too.
-
-    Attributes:
-      gates: ``gates(projected, recurrent, state) -> (new_state, y)``, both ``[B, G*H]``.
-      hidden: ``hidden(state) -> [B, H]``, the part of the state multiplied by ``Wh``.
-    """
-
-    gates: Callable[[Array, Array, State], tuple[State, Array]]
-    hidden: Callable[[State], Array]
-
-
 class LSTMState(NamedTuple):
     """LSTM state, in TF's ``LSTMStateTuple`` order: cell ``c`` then hidden ``h``."""
 
@@ -382,32 +364,24 @@ def gru_cell(
             params["bh"] = jnp.zeros((3 * num_units,), dtype)
         return params
 
-    def gates_reset_after(projected, hh, h_prev):
-        # the elementwise part of the reset_after variant, shared by step and the fused scan
-        xr, xz, xg = jnp.split(projected, 3, axis=-1)
-        hr, hz, hg = jnp.split(hh, 3, axis=-1)
-        r = jax.nn.sigmoid(xr + hr)
-        z = jax.nn.sigmoid(xz + hz)
-        g = jnp.tanh(xg + r * hg)
-        h = z * h_prev + (1 - z) * g
-        return h, h
-
     def step(params, state, projected, *, key=None, training=False, time_step=0):
         h_prev = state
         wh = params["Wh"]
+        xr, xz, xg = jnp.split(projected, 3, axis=-1)
         if reset_after:
             hh = _matmul(h_prev, wh)
-            return gates_reset_after(projected, hh + _row(params["bh"], hh), h_prev)
-        xr, xz, xg = jnp.split(projected, 3, axis=-1)
-        hr, hz = jnp.split(_matmul(h_prev, wh[:, : 2 * num_units]), 2, axis=-1)
-        r = jax.nn.sigmoid(xr + hr)
-        z = jax.nn.sigmoid(xz + hz)
-        g = jnp.tanh(xg + _matmul(r * h_prev, wh[:, 2 * num_units :]))
+            hh = hh + _row(params["bh"], hh)
+            hr, hz, hg = jnp.split(hh, 3, axis=-1)
+            r = jax.nn.sigmoid(xr + hr)
+            z = jax.nn.sigmoid(xz + hz)
+            g = jnp.tanh(xg + r * hg)
+        else:
+            hr, hz = jnp.split(_matmul(h_prev, wh[:, : 2 * num_units]), 2, axis=-1)
+            r = jax.nn.sigmoid(xr + hr)
+            z = jax.nn.sigmoid(xz + hz)
+            g = jnp.tanh(xg + _matmul(r * h_prev, wh[:, 2 * num_units :]))
         h = z * h_prev + (1 - z) * g
         return h, h
-
-    if reset_after:
-        step.split_gates = SplitGates(gates_reset_after, hidden=lambda state: state)
 
     return Cell(
         init=init,

@@ -218,7 +218,7 @@ def dynamic_unroll(
         ``swap_memory=True``: less memory for backpropagation through time,
         about one more forward step of compute.
       fused: for the plain basic and LSTM cells (no peepholes, no ``num_proj``,
-        not wrapped) and the ``reset_after=True`` GRU, differentiate through a hand-written backward pass that
+        not wrapped), differentiate through a hand-written backward pass that
         sums the weight gradients in one GEMM after the loop instead of at every
         step (:mod:`jaxrnn._fused_scan`), and for inference runs one
         ``[x, h] @ [Wx; Wh]`` GEMM per step instead of two: outputs and

@@ -1,6 +1,6 @@
-"""The fused scan: ``dynamic_unroll``'s hand-written backward pass for the plain basic, LSTM and reset-after GRU cells.
+"""The fused scan: ``dynamic_unroll``'s hand-written backward pass for the plain basic and LSTM cells.
 
-Its gradients are checked against ``jax.grad`` of a plain LSTM / GRU / basic RNN
+Its gradients are checked against ``jax.grad`` of a plain LSTM / basic RNN
 written here as a Python loop over ``jnp`` (no jaxrnn code in the reference),
 against central finite differences in float64, and against the plain scan
 (``fused=False``); its forward outputs must be bitwise those of the plain scan.
@@ -24,7 +24,6 @@ FUSED = {
     "lstm": lambda: jaxrnn.lstm_cell(5),
     "lstm_forget_bias_0": lambda: jaxrnn.lstm_cell(5, forget_bias=0.0),
     "lstm_clip": lambda: jaxrnn.lstm_cell(5, cell_clip=0.3),
-    "gru_reset_after": lambda: jaxrnn.gru_cell(5, reset_after=True),
 }
 
 
@@ -43,14 +42,7 @@ def _reference_unroll(name, params, x, state, lengths):
         valid = (t < lengths)[:, None]
         h_prev = state[1] if name.startswith("lstm") else state
         z = x[:, t] @ params["Wx"] + h_prev @ params["Wh"] + params["b"][None, :]
-        if name.startswith("gru"):
-            # cuDNN/PyTorch GRU: r = sig(x Wr + b_r + h Ur + bh_r), g = tanh(x Wg + b_g + r (h Ug + bh_g))
-            zx = x[:, t] @ params["Wx"] + params["b"][None, :]
-            zh = h_prev @ params["Wh"] + params["bh"][None, :]
-            r, u = sig(zx[:, :5] + zh[:, :5]), sig(zx[:, 5:10] + zh[:, 5:10])
-            g = jnp.tanh(zx[:, 10:] + r * zh[:, 10:])
-            new = y = u * h_prev + (1.0 - u) * g
-        elif name.startswith("basic"):
+        if name.startswith("basic"):
             new = jnp.tanh(z) if name == "basic_tanh" else jnp.maximum(z, 0.0)
             y = new
         else:
@@ -97,6 +89,7 @@ def test_fused_path_is_taken_for_plain_cells(name):
         lambda: jaxrnn.lstm_cell(5, use_peepholes=True),
         lambda: jaxrnn.lstm_cell(5, num_proj=3),
         lambda: jaxrnn.gru_cell(5),
+        lambda: jaxrnn.gru_cell(5, reset_after=True),
         lambda: jaxrnn.dropout(jaxrnn.lstm_cell(5), output_keep_prob=0.5),
         lambda: jaxrnn.residual(jaxrnn.basic_cell(3)),
         lambda: jaxrnn.stack_cells([jaxrnn.basic_cell(5), jaxrnn.basic_cell(5)]),
@@ -128,7 +121,7 @@ def test_gradients_equal_jax_grad_of_a_plain_reference_loop(name):
 
 
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("name", ["basic_tanh", "lstm_clip", "gru_reset_after"])
+@pytest.mark.parametrize("name", ["basic_tanh", "lstm_clip"])
 def test_fused_gradients_equal_central_finite_differences(x64, name, reverse):
     cell = FUSED[name]()
     params = jax.tree.map(lambda p: p.astype(jnp.float64), random_params(cell, jax.random.key(0), 3))
@@ -154,7 +147,7 @@ def test_fused_gradients_equal_central_finite_differences(x64, name, reverse):
 
 
 @pytest.mark.parametrize("unroll", [1, 3])
-@pytest.mark.parametrize("name", ["basic_tanh", "lstm", "gru_reset_after"])
+@pytest.mark.parametrize("name", ["basic_tanh", "lstm"])
 def test_fused_equals_plain_scan_forward_and_gradients(name, unroll):
     cell = FUSED[name]()
     params = random_params(cell, jax.random.key(0), 4)
