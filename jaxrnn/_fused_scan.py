@@ -5,8 +5,10 @@ Such a cell's step is ``gates(projected + hidden(state) @ Wh, state)`` with a
 basic and LSTM cells; see ``Additive`` in :mod:`jaxrnn.cells`). For them the
 forward pass under differentiation is the ordinary scan (same operations, same
 numbers); without differentiation (inference) each step runs one
-``[x, h] @ [Wx; Wh]`` GEMM instead of two, equal up to float rounding. The
-backward pass is written here as a custom VJP that does what cuDNN does:
+``[x, h] @ [Wx; Wh]`` GEMM instead of two, equal up to float rounding, and
+with ``sequence_length`` (and ``unroll=1``) stops at the longest sequence's
+end instead of running all ``T`` steps. The backward pass is written here as a
+custom VJP that does what cuDNN does:
 
 * the reverse loop runs only what is sequential, the gates' VJP and the
   ``dz @ Wh.T`` product that carries the gradient to the previous step;
@@ -107,6 +109,9 @@ def _make(project: Any, additive: Additive, unroll: int):
             new_state, y = masked_gates(z, state, valid)
             return new_state, ((z, state) if keep else None, y)
 
+        if not keep and lengths is not None and unroll == 1:
+            final, ys = _until_longest(body, state, xs, lengths)
+            return final, ys, None
         steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
         final, (kept, ys) = lax.scan(body, state, (steps, xs), unroll=unroll)
         return final, ys, kept
@@ -153,6 +158,28 @@ def _make(project: Any, additive: Additive, unroll: int):
 
     run.defvjp(run_fwd, run_bwd)
     return run
+
+
+def _until_longest(body: Any, state: State, xs: Array, lengths: Array) -> tuple[State, Array]:
+    """Run ``body`` over ``xs: [T, ...]`` like ``lax.scan``, but only up to the longest sequence's end.
+
+    Inference only (a ``while_loop`` has no reverse-mode derivative): a batch
+    padded to ``T`` whose sequences all end by ``max(lengths)`` costs
+    ``max(lengths)`` steps, not ``T``. The outputs past that are the zeros the
+    mask would have written.
+    """
+    num_steps = xs.shape[0]
+    _, (_, y_shape) = jax.eval_shape(body, state, (jnp.int32(0), xs[0]))
+    ys = jnp.zeros((num_steps, *y_shape.shape), y_shape.dtype)
+    stop = jnp.minimum(jnp.max(lengths, initial=0), num_steps).astype(jnp.int32)
+
+    def step(carry):
+        t, state, ys = carry
+        state, (_, y) = body(state, (t, lax.dynamic_index_in_dim(xs, t, keepdims=False)))
+        return t + 1, state, lax.dynamic_update_index_in_dim(ys, y, t, 0)
+
+    _, final, ys = lax.while_loop(lambda carry: carry[0] < stop, step, (jnp.int32(0), state, ys))
+    return final, ys
 
 
 def _col(valid: Array, like: Array) -> Array:

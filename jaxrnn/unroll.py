@@ -221,8 +221,10 @@ def dynamic_unroll(
         not wrapped), differentiate through a hand-written backward pass that
         sums the weight gradients in one GEMM after the loop instead of at every
         step (:mod:`jaxrnn._fused_scan`), and for inference runs one
-        ``[x, h] @ [Wx; Wh]`` GEMM per step instead of two: outputs and
-        gradients equal up to float rounding, faster and less memory. It defines reverse mode only;
+        ``[x, h] @ [Wx; Wh]`` GEMM per step instead of two, stopping at
+        ``max(sequence_length)`` when ``unroll=1`` (a batch padded to ``time``
+        costs only its longest sequence): outputs and gradients equal up to
+        float rounding, faster and less memory. It defines reverse mode only;
         pass ``fused=False`` for ``jax.jvp``/``jax.jacfwd``. Ignored with
         ``remat=True`` and for other cells.
 

@@ -17,6 +17,7 @@ from jax.flatten_util import ravel_pytree
 
 import jaxrnn
 from jaxrnn import _fused_scan
+from jaxrnn.cells import _mark_additive
 
 FUSED = {
     "basic_tanh": lambda: jaxrnn.basic_cell(5),
@@ -212,3 +213,61 @@ def test_fused_must_be_a_bool():
     params = cell.init(jax.random.key(0), 2)
     with pytest.raises(TypeError, match="fused must be a bool; got 'yes'"):
         jaxrnn.dynamic_unroll(cell, params, jnp.ones((1, 2, 2)), fused="yes")
+
+
+def _counting_lstm(num_units, calls):
+    """The plain LSTM whose gates report each executed step to ``calls`` (still on the fused path)."""
+    cell = jaxrnn.lstm_cell(num_units)
+    additive = cell.step.additive
+
+    def gates(z, state):
+        jax.debug.callback(lambda: calls.append(1))
+        return additive.gates(z, state)
+
+    def step(params, state, projected, **kwargs):
+        return cell.step(params, state, projected, **kwargs)
+
+    return cell._replace(step=_mark_additive(step, gates, additive.hidden))
+
+
+def test_inference_stops_at_the_longest_sequence():
+    calls = []
+    cell = _counting_lstm(4, calls)
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (2, 8, 3))
+    lengths = jnp.array([3, 2])
+    assert _fused_scan.applies(cell, params)
+    out, state = jax.jit(lambda p, x: jaxrnn.dynamic_unroll(cell, p, x, sequence_length=lengths))(params, x)
+    jax.effects_barrier()
+    assert len(calls) == 3  # max(lengths) steps, not 8
+    plain, plain_state = jaxrnn.dynamic_unroll(
+        jaxrnn.lstm_cell(4), params, x, sequence_length=lengths, fused=False
+    )
+    np.testing.assert_allclose(out, plain, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out[:, 3:], 0.0)
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(plain_state)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # under differentiation the forward keeps every step (the backward pass needs the fixed-length scan)
+    calls.clear()
+    jax.vjp(lambda p: jaxrnn.dynamic_unroll(cell, p, x, sequence_length=lengths), params)
+    jax.effects_barrier()
+    assert len(calls) == 8
+
+
+def test_inference_early_stop_under_vmap_and_reverse():
+    cell = jaxrnn.lstm_cell(4)
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (3, 2, 6, 3))
+    lengths = jnp.array([[6, 1], [2, 3], [0, 4]])
+    for reverse in (False, True):
+
+        def run(x, lengths, fused, reverse=reverse):
+            return jaxrnn.dynamic_unroll(
+                cell, params, x, sequence_length=lengths, reverse=reverse, fused=fused
+            )
+
+        got = jax.jit(jax.vmap(lambda x, lengths: run(x, lengths, True)))(x, lengths)
+        want = [run(x[i], lengths[i], False) for i in range(3)]
+        for i in range(3):
+            for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want[i])):
+                np.testing.assert_allclose(a[i], b, rtol=1e-5, atol=1e-6)
