@@ -3,12 +3,11 @@
 Such a cell's step is ``gates(projected + hidden(state) @ Wh, state)`` with a
 ``gates`` function that is elementwise and uses no parameters (the plain
 basic and LSTM cells; see ``Additive`` in :mod:`jaxrnn.cells`). For them the
-forward pass under differentiation is the ordinary scan (same operations, same
-numbers); without differentiation (inference) each step runs one
-``[x, h] @ [Wx; Wh]`` GEMM instead of two, equal up to float rounding, and
-with ``sequence_length`` (and ``unroll=1``) stops at the longest sequence's
-end instead of running all ``T`` steps. The backward pass is written here as a
-custom VJP that does what cuDNN does:
+forward pass is the cell's step with one ``[x, h] @ [Wx; Wh]`` GEMM per step
+instead of two (equal up to float rounding); without differentiation
+(inference) and with ``sequence_length`` (and ``unroll=1``) it stops at the
+longest sequence's end instead of running all ``T`` steps. The backward pass
+is written here as a custom VJP that does what cuDNN does:
 
 * the reverse loop runs only what is sequential, the gates' VJP and the
   ``dz @ Wh.T`` product that carries the gradient to the previous step;
@@ -91,10 +90,9 @@ def _make(project: Any, additive: Additive, unroll: int):
 
     def forward(params, xs, state, lengths, keep):
         wh = params["Wh"]
-        # Inference (keep=False) runs one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do:
-        # ~15% faster on XLA:CPU than two GEMMs, and the same numbers up to float rounding. The
-        # training forward keeps the two GEMMs of cell.step, which the backward pass mirrors.
-        concat = not keep and _same_dtype(xs, hidden(state), params["Wx"], wh, params["b"])
+        # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
+        # cell.step's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
+        concat = _same_dtype(xs, hidden(state), params["Wx"], wh, params["b"])
         w = jnp.concatenate([params["Wx"], wh], axis=0) if concat else None
 
         def body(state, t_and_x):

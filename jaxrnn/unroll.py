@@ -220,8 +220,8 @@ def dynamic_unroll(
       fused: for the plain basic and LSTM cells (no peepholes, no ``num_proj``,
         not wrapped), differentiate through a hand-written backward pass that
         sums the weight gradients in one GEMM after the loop instead of at every
-        step (:mod:`jaxrnn._fused_scan`), and for inference runs one
-        ``[x, h] @ [Wx; Wh]`` GEMM per step instead of two, stopping at
+        step (:mod:`jaxrnn._fused_scan`); runs one ``[x, h] @ [Wx; Wh]``
+        GEMM per step instead of two; and for inference stops at
         ``max(sequence_length)`` when ``unroll=1`` (a batch padded to ``time``
         costs only its longest sequence): outputs and gradients equal up to
         float rounding, faster and less memory. It defines reverse mode only;
