@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-prob", type=float, default=1.0, help="output keep prob of each layer (training)"
     )
+    parser.add_argument("--bidirectional", action="store_true", help="add a backward RNN")
     args = parser.parse_args()
     out = pathlib.Path(args.out or f"runs/bench_mnist_{args.cell}")
     start = time.perf_counter()
@@ -59,6 +60,7 @@ def main() -> None:
             num_units=args.units,
             num_layers=args.layers,
             keep_prob=args.keep_prob,
+            bidirectional=args.bidirectional,
             quiet=True,
             plot=False,
         )

@@ -31,6 +31,9 @@ def _build_parser() -> argparse.ArgumentParser:
     clf.add_argument(
         "--keep-prob", type=float, default=1.0, help="dropout keep probability of each layer's output"
     )
+    clf.add_argument(
+        "--bidirectional", action="store_true", help="add a backward RNN; the head reads both ends"
+    )
     clf.add_argument("--epochs", type=int, default=None, help="default: 15 (reber), 100 (mnist)")
     clf.add_argument("--batch-size", type=int, default=None, help="default: 50 (reber), 150 (mnist)")
     clf.add_argument("--learning-rate", type=float, default=None, help="default: 0.01 (reber), 0.001 (mnist)")
@@ -99,6 +102,7 @@ def _train(args: argparse.Namespace) -> int:
             num_units=args.units,
             num_layers=args.layers,
             keep_prob=args.keep_prob,
+            bidirectional=args.bidirectional,
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,

@@ -33,6 +33,21 @@ def test_classifier_logits_use_each_sequence_last_valid_output():
         np.testing.assert_allclose(logits[i], h @ W + b, rtol=1e-5, atol=1e-6)
 
 
+def test_bidirectional_classifier_reads_both_ends_like_numpy():
+    model = classifier.sequence_classifier(jaxrnn.basic_cell(6), 3, cell_bw=jaxrnn.basic_cell(4))
+    params = model.init(jax.random.key(0), 4)
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
+    lengths = np.array([5, 2, 1], np.int32)
+    logits = model.apply(params, jnp.asarray(x), jnp.asarray(lengths))
+    W, b = (np.asarray(params["logits"][k], np.float64) for k in ("W", "b"))
+    assert W.shape == (6 + 4, 3)
+    for i in range(3):
+        seq = x[i, : lengths[i]].astype(np.float64)
+        h_fw = _np_basic_rnn(params["rnn"], seq, np.tanh)[-1]
+        h_bw = _np_basic_rnn(params["rnn_bw"], seq[::-1], np.tanh)[-1]  # read from the last valid step back
+        np.testing.assert_allclose(logits[i], np.concatenate([h_fw, h_bw]) @ W + b, rtol=1e-5, atol=1e-6)
+
+
 def test_classifier_learns_reber_subset():
     result = classifier.train_classifier("reber", epochs=6, train_size=2000, test_size=400, quiet=True)
     assert result["test_accuracy"] > 0.7  # chance is 0.5
@@ -120,6 +135,10 @@ def test_bad_input():
         classifier.train_classifier("reber", lr_decay=1.5)
     with pytest.raises(TypeError, match="cell must be a jaxrnn Cell; got str"):
         classifier.sequence_classifier("lstm", 2)
+    with pytest.raises(TypeError, match="cell_bw must be a jaxrnn Cell; got str"):
+        classifier.sequence_classifier(jaxrnn.basic_cell(3), 2, cell_bw="gru")
+    with pytest.raises(TypeError, match="bidirectional must be a bool; got 'yes'"):
+        classifier.train_classifier("reber", bidirectional="yes")
 
 
 def test_classifier_learns_mnist_subset_when_present():

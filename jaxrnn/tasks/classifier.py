@@ -22,7 +22,7 @@ from jaxrnn.cells import Cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
 from jaxrnn.tasks.common import make_cell, prepare_out, write_json
-from jaxrnn.unroll import dynamic_unroll
+from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll
 from jaxrnn.wrappers import dropout, stack_cells
 
 Array = jax.Array
@@ -41,26 +41,37 @@ class SequenceClassifier(NamedTuple):
     num_classes: int
 
 
-def sequence_classifier(cell: Cell, num_classes: int) -> SequenceClassifier:
+def sequence_classifier(cell: Cell, num_classes: int, cell_bw: Cell | None = None) -> SequenceClassifier:
     """An RNN read to the end of each sequence, then ``dense(num_classes)`` on that last output.
+
+    With ``cell_bw``, a bidirectional RNN (:func:`jaxrnn.bidirectional_unroll`): the head reads the
+    forward cell's output at each sequence's last valid step concatenated with the backward cell's
+    output at step 0, i.e. each direction after it has read the whole sequence.
 
     Args:
       cell: any jaxrnn cell (e.g. ``basic_cell(150)``).
       num_classes: C.
+      cell_bw: the backward cell of a bidirectional classifier, or None.
 
     Returns:
-      A :class:`SequenceClassifier` with params ``{"rnn": ..., "logits": {"W": [H, C], "b": [C]}}``.
+      A :class:`SequenceClassifier` with params ``{"rnn": ..., "logits": {"W": [H, C], "b": [C]}}``
+      (and ``"rnn_bw"``, with ``W: [H + H_bw, C]``, when bidirectional).
     """
-    if not isinstance(cell, Cell):
-        raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")
+    for name, value in (("cell", cell), ("cell_bw", cell_bw)):
+        if not (isinstance(value, Cell) or (name == "cell_bw" and value is None)):
+            raise TypeError(f"{name} must be a jaxrnn Cell; got {type(value).__name__}")
     head = dense(num_classes)
+    features = cell.output_size + (0 if cell_bw is None else cell_bw.output_size)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Any:
-        k_rnn, k_head = jax.random.split(key)
-        return {
+        k_rnn, k_head, k_bw = jax.random.split(key, 3)
+        params = {
             "rnn": cell.init(k_rnn, input_size, dtype),
-            "logits": head.init(k_head, cell.output_size, dtype),
+            "logits": head.init(k_head, features, dtype),
         }
+        if cell_bw is not None:
+            params["rnn_bw"] = cell_bw.init(k_bw, input_size, dtype)
+        return params
 
     def apply(
         params: Any,
@@ -70,15 +81,30 @@ def sequence_classifier(cell: Cell, num_classes: int) -> SequenceClassifier:
         key: Array | None = None,
         training: bool = False,
     ) -> Array:
-        outputs, _ = dynamic_unroll(
-            cell, params["rnn"], inputs, sequence_length=sequence_length, key=key, training=training
-        )
+        if cell_bw is None:
+            outputs, _ = dynamic_unroll(
+                cell, params["rnn"], inputs, sequence_length=sequence_length, key=key, training=training
+            )
+        else:
+            (outputs, outputs_bw), _ = bidirectional_unroll(
+                cell,
+                cell_bw,
+                params["rnn"],
+                params["rnn_bw"],
+                inputs,
+                sequence_length=sequence_length,
+                key=key,
+                training=training,
+            )
         if sequence_length is None:
             last = outputs[:, -1]
         else:
             # the output at each sequence's last valid step (outputs past it are zero)
             index = jnp.maximum(sequence_length - 1, 0).reshape(-1, 1, 1)
             last = jnp.take_along_axis(outputs, index, axis=1)[:, 0]
+        if cell_bw is not None:
+            # the backward cell ends its pass at step 0
+            last = jnp.concatenate([last, outputs_bw[:, 0]], axis=-1)
         return head.apply(params["logits"], last)
 
     return SequenceClassifier(init, apply, cell, num_classes)
@@ -150,6 +176,7 @@ def train_classifier(
     num_units: int | None = None,
     num_layers: int = 1,
     keep_prob: float = 1.0,
+    bidirectional: bool = False,
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
@@ -176,6 +203,7 @@ def train_classifier(
       num_layers: a ``stack_cells`` of this many cells of ``num_units`` each (the book's deep RNN).
       keep_prob: output keep probability of a :func:`jaxrnn.dropout` around each layer, active in
         training only (1.0: no dropout).
+      bidirectional: a second, backward RNN of the same make; the head reads both ends.
       lr_decay: multiply the learning rate by this factor after every epoch
         (``optax.exponential_decay``, staircase), or None for a constant rate.
       train_size, test_size: use only the first examples (quick runs).
@@ -201,6 +229,7 @@ def train_classifier(
         "lr_decay": lr_decay,
         "num_layers": num_layers,
         "keep_prob": keep_prob,
+        "bidirectional": bidirectional,
         "seed": seed,
         "train_size": train_size,
     }
@@ -210,15 +239,22 @@ def train_classifier(
         raise ValueError(f"num_layers must be a positive int; got {num_layers!r}")
     if not 0 < keep_prob <= 1:
         raise ValueError(f"keep_prob must be in (0, 1]; got {keep_prob!r}")
-    layers = [make_cell(config["cell"], config["num_units"]) for _ in range(num_layers)]
-    if keep_prob < 1:
-        layers = [dropout(layer, output_keep_prob=keep_prob) for layer in layers]
-    rnn = layers[0] if num_layers == 1 else stack_cells(layers)
+    if not isinstance(bidirectional, bool):
+        raise TypeError(f"bidirectional must be a bool; got {bidirectional!r}")
+
+    def make_rnn() -> Cell:
+        layers = [make_cell(config["cell"], config["num_units"]) for _ in range(num_layers)]
+        if keep_prob < 1:
+            layers = [dropout(layer, output_keep_prob=keep_prob) for layer in layers]
+        return layers[0] if num_layers == 1 else stack_cells(layers)
+
+    rnn = make_rnn()
+    rnn_bw = make_rnn() if bidirectional else None
     train_set, test_set = _load(dataset, data_dir, train_size, seed)
     if test_size is not None:
         test_set = {k: v[:test_size] for k, v in test_set.items()}
     num_classes = 10 if dataset == "mnist" else 2
-    model = sequence_classifier(rnn, num_classes)
+    model = sequence_classifier(rnn, num_classes, rnn_bw)
     key = jax.random.key(seed)
     params = model.init(jax.random.fold_in(key, 0), train_set["inputs"].shape[-1])
     loss_fn = classifier_loss(model, training=True)
