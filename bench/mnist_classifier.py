@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--lr-decay", type=float, default=None, help="lr factor per epoch")
+    parser.add_argument("--ema-decay", type=float, default=None, help="evaluate averaged weights")
     parser.add_argument("--clip-norm", type=float, default=None, help="clip gradients by global norm")
     parser.add_argument("--units", type=int, default=None, help="default 150 (the book)")
     parser.add_argument("--layers", type=int, default=1, help="stacked layers")
@@ -56,6 +57,7 @@ def main() -> None:
             out=out,
             learning_rate=args.learning_rate,
             lr_decay=args.lr_decay,
+            ema_decay=args.ema_decay,
             clip_norm=args.clip_norm,
             num_units=args.units,
             num_layers=args.layers,

@@ -41,6 +41,9 @@ def _build_parser() -> argparse.ArgumentParser:
     clf.add_argument(
         "--lr-decay", type=float, default=None, help="multiply the learning rate by this each epoch"
     )
+    clf.add_argument(
+        "--ema-decay", type=float, default=None, help="evaluate a moving average of the weights (e.g. 0.999)"
+    )
     clf.add_argument("--train-size", type=int, default=None, help="use only the first N training examples")
     clf.add_argument("--data-dir", default=None, help="MNIST directory (default: $JAXRNN_DATA)")
     reg = tasks.add_parser(
@@ -108,6 +111,7 @@ def _train(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             clip_norm=args.clip_norm,
             lr_decay=args.lr_decay,
+            ema_decay=args.ema_decay,
             data_dir=args.data_dir,
             train_size=args.train_size,
             out=out,

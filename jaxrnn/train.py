@@ -29,11 +29,13 @@ LossFn = Callable[[Any, Batch, Array], tuple[Array, dict[str, Array]]]
 
 
 class TrainState(NamedTuple):
-    """Everything a step changes: params, optimizer state and the step counter (int32 scalar)."""
+    """Everything a step changes: params, optimizer state, the step counter (int32 scalar) and,
+    when weight averaging is on, the exponential moving average of the params (else None)."""
 
     params: Any
     opt_state: Any
     step: Array
+    ema_params: Any = None
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -82,22 +84,42 @@ def make_optimizer(
     return optax.chain(optax.clip_by_global_norm(clip_norm), opt)
 
 
-def init_train_state(params: Any, optimizer: optax.GradientTransformation) -> TrainState:
-    """A fresh :class:`TrainState` at step 0."""
+def check_ema_decay(ema_decay: float | None) -> None:
+    """Raise a ValueError unless ``ema_decay`` is None or a number in (0, 1)."""
+    if ema_decay is not None and (
+        isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0 < ema_decay < 1
+    ):
+        raise ValueError(f"ema_decay must be a number in (0, 1) or None; got {ema_decay!r}")
+
+
+def init_train_state(
+    params: Any, optimizer: optax.GradientTransformation, ema_decay: float | None = None
+) -> TrainState:
+    """A fresh :class:`TrainState` at step 0; with ``ema_decay`` its average starts at ``params``."""
+    check_ema_decay(ema_decay)
     with jax.numpy_dtype_promotion("standard"):
         opt_state = optimizer.init(params)
-    return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
+    ema = None if ema_decay is None else jax.tree.map(jnp.array, params)
+    return TrainState(params, opt_state, jnp.zeros((), jnp.int32), ema)
 
 
 def make_train_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, ema_decay: float | None = None
 ) -> Callable[[TrainState, Batch, Array], tuple[TrainState, Array, dict[str, Array]]]:
     """One un-jitted optimisation step: ``step(state, batch, key) -> (state, loss, metrics)``.
 
     ``value_and_grad`` of ``loss_fn`` at ``state.params`` followed by the optax
     update. It is returned un-jitted so that callers can wrap it (``jax.jit``,
     or a data-parallel ``shard_map``) as they need; :func:`fit` jits it.
+
+    Args:
+      loss_fn: ``loss_fn(params, batch, key) -> (loss scalar, {name: scalar})``.
+      optimizer: an optax ``GradientTransformation``.
+      ema_decay: also keep ``state.ema_params``, the exponential moving average of the params
+        after each update: ``ema <- ema_decay * ema + (1 - ema_decay) * params`` (Polyak
+        averaging); the state must come from ``init_train_state(..., ema_decay=...)``.
     """
+    check_ema_decay(ema_decay)
 
     def step(state: TrainState, batch: Batch, key: Array):
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
@@ -106,7 +128,16 @@ def make_train_step(
         with jax.numpy_dtype_promotion("standard"):
             updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
             params = optax.apply_updates(state.params, updates)
-        return TrainState(params, opt_state, state.step + 1), loss, metrics
+        ema = state.ema_params
+        if ema_decay is not None:
+            if ema is None:
+                raise ValueError(
+                    "ema_decay is set but state.ema_params is None; use init_train_state(..., ema_decay)"
+                )
+            ema = jax.tree.map(
+                lambda a, p: (ema_decay * a + (1 - ema_decay) * p).astype(a.dtype), ema, params
+            )
+        return TrainState(params, opt_state, state.step + 1, ema), loss, metrics
 
     return step
 
@@ -161,6 +192,7 @@ def fit(
     max_steps: int | None = None,
     quiet: bool = False,
     step_fn: Callable | None = None,
+    ema_decay: float | None = None,
 ) -> tuple[TrainState, dict[str, list]]:
     """Train ``params`` to minimise ``loss_fn`` with optax; evaluate, checkpoint and resume.
 
@@ -182,6 +214,9 @@ def fit(
       quiet: no progress bar.
       step_fn: a replacement for ``jax.jit(make_train_step(loss_fn, optimizer))``
         with the same signature (e.g. a data-parallel step).
+      ema_decay: keep an exponential moving average of the params (Polyak averaging, see
+        :func:`make_train_step`) in ``state.ema_params``, saved in checkpoints; evaluation
+        after each epoch then uses the average. None (default) trains without it.
 
     Returns:
       ``(state, history)``: the final :class:`TrainState` and a dict of lists:
@@ -199,9 +234,10 @@ def fit(
         raise ValueError(f"checkpoint_every must be a positive int or None; got {checkpoint_every!r}")
     if (eval_fn is None) != (eval_batches is None):
         raise ValueError("eval_fn and eval_batches must be given together; got only one of them")
+    check_ema_decay(ema_decay)
     optimizer = optimizer or make_optimizer()
-    step_fn = step_fn or jax.jit(make_train_step(loss_fn, optimizer))
-    state = init_train_state(params, optimizer)
+    step_fn = step_fn or jax.jit(make_train_step(loss_fn, optimizer, ema_decay))
+    state = init_train_state(params, optimizer, ema_decay)
     key = jax.random.key(key) if isinstance(key, int) else key
     history: dict[str, list] = {"step": [], "loss": [], "epoch": []}
     start_epoch, offset = 0, 0
@@ -216,7 +252,24 @@ def fit(
             "history": "",
         }
         last_saved = ckpt.latest_checkpoint(checkpoint_dir)
+        saved_state = ckpt.restore_checkpoint(last_saved)["train_state"]
+        # checkpoints written before weight averaging existed have no ema_params field
+        has_average = saved_state.get("ema_params") is not None
+        if has_average != (ema_decay is not None):
+            raise ValueError(
+                f"checkpoint {str(last_saved)!r} was written "
+                f"{'with' if has_average else 'without'} weight averaging but ema_decay={ema_decay!r}; "
+                "resume with the run's own setting, or pass resume=False to start over"
+            )
+        if "ema_params" not in saved_state:
+            template["train_state"] = {
+                "params": state.params,
+                "opt_state": state.opt_state,
+                "step": state.step,
+            }
         saved = ckpt.restore_checkpoint(last_saved, template)
+        if "ema_params" not in saved_state:
+            saved["train_state"] = TrainState(**saved["train_state"])
         state = jax.tree.map(jnp.asarray, saved["train_state"])
         key = jax.random.wrap_key_data(jnp.asarray(saved["key"]))
         start_epoch, offset = int(saved["epoch"]), int(saved["offset"])
@@ -266,7 +319,8 @@ def fit(
                 history.setdefault(f"train_{name}", []).append(total / max(partial["count"], 1))
             partial = {"sums": {}, "count": 0}
             if eval_fn is not None:
-                for name, value in evaluate(eval_fn, state.params, eval_batches()).items():
+                eval_params = state.params if state.ema_params is None else state.ema_params
+                for name, value in evaluate(eval_fn, eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
             bar.update(1)
             if not quiet:

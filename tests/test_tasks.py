@@ -139,6 +139,8 @@ def test_bad_input():
         classifier.sequence_classifier(jaxrnn.basic_cell(3), 2, cell_bw="gru")
     with pytest.raises(TypeError, match="bidirectional must be a bool; got 'yes'"):
         classifier.train_classifier("reber", bidirectional="yes")
+    with pytest.raises(ValueError, match=r"ema_decay must be a number in \(0, 1\) or None; got 1"):
+        classifier.train_classifier("mnist", ema_decay=1, data_dir="/nonexistent")  # before any loading
 
 
 def test_classifier_learns_mnist_subset_when_present():
@@ -157,3 +159,18 @@ def test_classifier_learns_mnist_subset_when_present():
     )
     # chance is 0.1; seeds 0-3 give 0.56-0.68 here, and float rounding moves a short run by a few points
     assert result["test_accuracy"] > 0.4
+
+
+def test_classifier_with_weight_averaging_reports_the_averaged_weights():
+    from jaxrnn.data.reber import reber_dataset
+
+    result = classifier.train_classifier(
+        "reber", num_units=8, epochs=2, train_size=300, ema_decay=0.9, quiet=True, plot=False
+    )
+    # re-evaluate the returned params on the same held-out set, outside the trainer
+    model = classifier.sequence_classifier(jaxrnn.gru_cell(8), 2)
+    te = reber_dataset(1000, seed=42 + 10_000)
+    logits = model.apply(result["params"], jnp.asarray(te.inputs), jnp.asarray(te.sequence_length))
+    accuracy = float(np.mean(np.argmax(np.asarray(logits), -1) == te.labels))
+    np.testing.assert_allclose(accuracy, result["test_accuracy"], atol=1e-6)
+    assert result["config"]["ema_decay"] == 0.9

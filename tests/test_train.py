@@ -191,3 +191,96 @@ def test_evaluate_weights_batches_by_size():
     np.testing.assert_allclose(got["mean"], (1 + 2 + 3 + 10) / 4)
     with pytest.raises(ValueError, match="evaluation batches must not be empty"):
         train.evaluate(lambda p, b: {}, None, [])
+
+
+def test_weight_averaging_matches_a_float64_recurrence_and_is_what_evaluation_sees():
+    # plain SGD on a least-squares loss, written out in float64 NumPy with its own EMA recurrence
+    decay, lr, key = 0.9, 0.05, jax.random.key(5)
+    seen = []
+
+    def eval_fn(params, batch):
+        seen.append(np.asarray(params["w"], np.float64))
+        return {"mse": loss_fn(params, batch, key)[0]}
+
+    state, _ = train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=key,
+        epochs=2,
+        optimizer=optax.sgd(lr),
+        eval_fn=eval_fn,
+        eval_batches=lambda: batches(0),
+        ema_decay=decay,
+        quiet=True,
+    )
+    w, b = np.zeros(3), 0.0
+    ema_w, ema_b = w.copy(), b
+    averages_after_epoch = []
+    step = 0
+    for epoch in range(2):
+        for x, y in batches(epoch):
+            x, y = x.astype(np.float64), y.astype(np.float64)
+            noise = 0.01 * float(jax.random.normal(jax.random.fold_in(key, step), (), jnp.float32))
+            err = x @ w + b + noise - y
+            w, b = w - lr * 2 * x.T @ err / len(y), b - lr * 2 * np.mean(err)
+            ema_w, ema_b = decay * ema_w + (1 - decay) * w, decay * ema_b + (1 - decay) * b
+            step += 1
+        averages_after_epoch.append(ema_w.copy())
+    np.testing.assert_allclose(state.params["w"], w, rtol=1e-5)
+    np.testing.assert_allclose(state.ema_params["w"], ema_w, rtol=1e-5)
+    np.testing.assert_allclose(state.ema_params["b"], ema_b, rtol=1e-5)
+    assert not np.allclose(ema_w, w, rtol=1e-3)  # the average really differs from the last iterate
+    # evaluation after each epoch ran on the average, not on the raw params (4 eval batches per epoch)
+    np.testing.assert_allclose(seen[3], averages_after_epoch[0], rtol=1e-5)
+    np.testing.assert_allclose(seen[7], averages_after_epoch[1], rtol=1e-5)
+
+
+def test_weight_averaging_resumes_bit_for_bit(tmp_path):
+    kw = dict(
+        key=jax.random.key(2), epochs=3, optimizer=train.make_optimizer(0.05), ema_decay=0.8, quiet=True
+    )
+    full, full_hist = train.fit(loss_fn, init(), batches, **kw)
+    train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, max_steps=5, **kw)
+    resumed, hist = train.fit(loss_fn, init(), batches, checkpoint_dir=tmp_path, **kw)
+    assert hist["loss"] == full_hist["loss"]
+    for a, b in zip(jax.tree.leaves(resumed.ema_params), jax.tree.leaves(full.ema_params)):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_checkpoints_from_before_weight_averaging_still_resume(tmp_path):
+    # a checkpoint written with the three-field state of earlier versions
+    opt = train.make_optimizer(0.05)
+    old = train.init_train_state(init(), opt)
+    tree = {
+        "train_state": {"params": old.params, "opt_state": old.opt_state, "step": old.step},
+        "key": jax.random.key_data(jax.random.key(0)),
+        "epoch": 0,
+        "offset": 0,
+        "history": '{"history": {"step": [], "loss": [], "epoch": []}, "partial": {"sums": {}, "count": 0}}',
+    }
+    ckpt.save_checkpoint(tmp_path, 0, tree)
+    state, hist = train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=jax.random.key(0),
+        epochs=1,
+        optimizer=opt,
+        checkpoint_dir=tmp_path,
+        quiet=True,
+    )
+    assert int(state.step) == 4 and state.ema_params is None
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, True, "0.9"])
+def test_bad_ema_decay(bad):
+    with pytest.raises(ValueError, match=f"ema_decay must be a number in \\(0, 1\\) or None; got {bad!r}"):
+        train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1, ema_decay=bad, quiet=True)
+
+
+def test_resuming_with_another_averaging_setting_is_a_clear_error(tmp_path):
+    kw = dict(key=jax.random.key(0), epochs=1, checkpoint_dir=tmp_path, quiet=True)
+    train.fit(loss_fn, init(), batches, ema_decay=0.9, max_steps=2, **kw)
+    with pytest.raises(ValueError, match="written with weight averaging but ema_decay=None"):
+        train.fit(loss_fn, init(), batches, **kw)

@@ -182,6 +182,7 @@ def train_classifier(
     learning_rate: float | None = None,
     clip_norm: float | None = None,
     lr_decay: float | None = None,
+    ema_decay: float | None = None,
     data_dir: str | os.PathLike | None = None,
     train_size: int | None = None,
     test_size: int | None = None,
@@ -206,13 +207,15 @@ def train_classifier(
       bidirectional: a second, backward RNN of the same make; the head reads both ends.
       lr_decay: multiply the learning rate by this factor after every epoch
         (``optax.exponential_decay``, staircase), or None for a constant rate.
+      ema_decay: evaluate (and return) an exponential moving average of the weights, updated
+        after every step with this decay (e.g. 0.999; see :func:`jaxrnn.train.fit`), or None.
       train_size, test_size: use only the first examples (quick runs).
       out: directory for ``checkpoints/``, ``metrics.json``, ``config.json`` and ``training_curves.png``;
         a run with an existing checkpoint there resumes.
 
     Returns:
-      A dict: ``history`` (see :func:`jaxrnn.train.fit`), ``test_accuracy``, ``params``,
-      ``seconds``, ``config``.
+      A dict: ``history`` (see :func:`jaxrnn.train.fit`), ``test_accuracy``, ``params`` (the
+      averaged weights when ``ema_decay`` is set), ``seconds``, ``config``.
     """
     if dataset not in DEFAULTS:
         raise ValueError(f"dataset must be one of {sorted(DEFAULTS)}; got {dataset!r}")
@@ -227,6 +230,7 @@ def train_classifier(
         "learning_rate": learning_rate or d["learning_rate"],
         "clip_norm": clip_norm or d["clip_norm"],
         "lr_decay": lr_decay,
+        "ema_decay": ema_decay,
         "num_layers": num_layers,
         "keep_prob": keep_prob,
         "bidirectional": bidirectional,
@@ -235,6 +239,7 @@ def train_classifier(
     }
     if lr_decay is not None and not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
+    train.check_ema_decay(ema_decay)
     if not (isinstance(num_layers, int) and num_layers >= 1):
         raise ValueError(f"num_layers must be a positive int; got {num_layers!r}")
     if not 0 < keep_prob <= 1:
@@ -284,6 +289,7 @@ def train_classifier(
         checkpoint_dir=None if out_dir is None else out_dir / "checkpoints",
         checkpoint_every=checkpoint_every,
         quiet=quiet,
+        ema_decay=ema_decay,
     )
     seconds = time.perf_counter() - start
     result = {
@@ -291,7 +297,7 @@ def train_classifier(
         "history": history,
         "test_accuracy": history["eval_accuracy"][-1] if history.get("eval_accuracy") else None,
         "seconds": seconds,
-        "params": state.params,
+        "params": state.params if state.ema_params is None else state.ema_params,
     }
     if out_dir is not None:
         write_json(out_dir / "metrics.json", {k: v for k, v in result.items() if k != "params"})
