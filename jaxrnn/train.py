@@ -84,6 +84,20 @@ def make_optimizer(
     return optax.chain(optax.clip_by_global_norm(clip_norm), opt)
 
 
+def progress_bar(*args, **kwargs):
+    """A tqdm bar: a notebook widget in Jupyter when ipywidgets is installed, else a text bar.
+
+    (``tqdm.auto`` alone warns "IProgress not found" in notebooks without ipywidgets.)
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(*args, **kwargs)
+
+
 def check_ema_decay(ema_decay: float | None) -> None:
     """Raise a ValueError unless ``ema_decay`` is None or a number in (0, 1)."""
     if ema_decay is not None and (
@@ -226,8 +240,6 @@ def fit(
       NonFiniteLossError: a loss was NaN or inf; no checkpoint is written for
         that step, so the last good checkpoint stays the latest.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
     if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
@@ -284,7 +296,9 @@ def fit(
     step = int(state.step)
     if max_steps is not None and step >= max_steps:  # a finished run that is resumed has nothing to do
         return state, history
-    bar = tqdm(total=None if epochs == 0 else epochs, initial=start_epoch, disable=quiet, unit="epoch")
+    bar = progress_bar(
+        total=None if epochs == 0 else epochs, initial=start_epoch, disable=quiet, unit="epoch"
+    )
     try:
         for epoch in range(start_epoch, epochs):
             sums: dict[str, float] = partial["sums"]

@@ -27,6 +27,7 @@ from jaxrnn.text.vocab import (
     save_vocabulary,
     tokenize,
 )
+from jaxrnn.train import progress_bar
 from jaxrnn.wrappers import stack_cells
 
 Params = Any
@@ -136,11 +137,9 @@ def train_translator(
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 
-    from tqdm.auto import tqdm
-
     losses = []
     stream = batches(buckets, batch_size, seed=seed)
-    bar = tqdm(range(steps), desc="train translator", disable=not progress)
+    bar = progress_bar(range(steps), desc="train translator", disable=not progress)
     for step in bar:
         batch = Batch(*(jnp.asarray(x) for x in next(stream)))
         params, opt_state, loss = train_step(params, opt_state, batch, jax.random.fold_in(key, step + 1))
