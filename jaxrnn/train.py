@@ -130,8 +130,11 @@ def make_train_step(
       loss_fn: ``loss_fn(params, batch, key) -> (loss scalar, {name: scalar})``.
       optimizer: an optax ``GradientTransformation``.
       ema_decay: also keep ``state.ema_params``, the exponential moving average of the params
-        after each update: ``ema <- ema_decay * ema + (1 - ema_decay) * params`` (Polyak
-        averaging); the state must come from ``init_train_state(..., ema_decay=...)``.
+        after each update: ``ema <- d * ema + (1 - d) * params`` (Polyak averaging) with
+        ``d = min(ema_decay, (1 + n) / (10 + n))`` at the ``n``-th update, as TF's
+        ``ExponentialMovingAverage(decay, num_updates)`` does, so that the average forgets the
+        initial params quickly early in training; the state must come from
+        ``init_train_state(..., ema_decay=...)``.
     """
     check_ema_decay(ema_decay)
 
@@ -148,9 +151,9 @@ def make_train_step(
                 raise ValueError(
                     "ema_decay is set but state.ema_params is None; use init_train_state(..., ema_decay)"
                 )
-            ema = jax.tree.map(
-                lambda a, p: (ema_decay * a + (1 - ema_decay) * p).astype(a.dtype), ema, params
-            )
+            n = state.step.astype(jnp.float32)
+            d = jnp.minimum(jnp.float32(ema_decay), (1 + n) / (10 + n))
+            ema = jax.tree.map(lambda a, p: (d * a + (1 - d) * p).astype(a.dtype), ema, params)
         return TrainState(params, opt_state, state.step + 1, ema), loss, metrics
 
     return step
