@@ -71,9 +71,9 @@ def main() -> None:
             fns[f"{workload}|{name}"] = lambda c=compiled: _timing.block(c(params, x))
     times = _timing.interleaved(fns, args.repeats)
     rows, results = [], {"environment": _timing.environment(), "repeats": args.repeats, "ms": {}}
+    base = {w: _timing.median_ms(times[f"{w}|default"]) for w in ("train", "infer")}
     for name, _ in variants:
         ms = {w: _timing.median_ms(times[f"{w}|{name}"]) for w in ("train", "infer")}
-        base = {w: _timing.median_ms(times[f"{w}|default"]) for w in ("train", "infer")}
         results["ms"][name] = ms
         rows.append(
             [name, ms["train"], base["train"] / ms["train"], ms["infer"], base["infer"] / ms["infer"]]

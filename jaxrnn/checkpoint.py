@@ -125,8 +125,20 @@ def restore_checkpoint(path: str | os.PathLike, target: Any = None) -> Any:
         raw = _read(path)
     except Exception as e:
         raise ValueError(f"checkpoint {str(path)!r} is damaged and cannot be decoded: {e}") from e
-    if target is None:
-        return raw
+    return raw if target is None else structure_like(target, raw, path)
+
+
+def structure_like(target: Any, raw: Any, path: str | os.PathLike = "<memory>") -> Any:
+    """Give ``raw`` (a checkpoint read without a target: nested dicts) the structure of ``target``.
+
+    Args:
+      target: a pytree with the saved structure (tuples, NamedTuples, dicts).
+      raw: what :func:`restore_checkpoint` returns without a target.
+      path: where ``raw`` came from, for the error message.
+
+    Raises:
+      ValueError: ``raw`` does not match ``target``.
+    """
     from flax import serialization
 
     try:

@@ -37,6 +37,11 @@ class TrainState(NamedTuple):
     step: Array
     ema_params: Any = None
 
+    @property
+    def eval_params(self) -> Any:
+        """The params to evaluate: the moving average when weight averaging is on, else ``params``."""
+        return self.params if self.ema_params is None else self.ema_params
+
 
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or inf; ``step`` is the step that produced it."""
@@ -145,15 +150,15 @@ def make_train_step(
         with jax.numpy_dtype_promotion("standard"):
             updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
             params = optax.apply_updates(state.params, updates)
-        ema = state.ema_params
-        if ema_decay is not None:
-            if ema is None:
-                raise ValueError(
-                    "ema_decay is set but state.ema_params is None; use init_train_state(..., ema_decay)"
-                )
-            n = state.step.astype(jnp.float32)
-            d = jnp.minimum(jnp.float32(ema_decay), (1 + n) / (10 + n))
-            ema = jax.tree.map(lambda a, p: (d * a + (1 - d) * p).astype(a.dtype), ema, params)
+            ema = state.ema_params
+            if ema_decay is not None:
+                if ema is None:
+                    raise ValueError(
+                        "ema_decay is set but state.ema_params is None; use init_train_state(..., ema_decay)"
+                    )
+                n = state.step.astype(jnp.float32)
+                d = jnp.minimum(jnp.float32(ema_decay), (1 + n) / (10 + n))
+                ema = jax.tree.map(lambda a, p: (d * a + (1 - d) * p).astype(a.dtype), ema, params)
         return TrainState(params, opt_state, state.step + 1, ema), loss, metrics
 
     return step
@@ -249,7 +254,6 @@ def fit(
         raise ValueError(f"checkpoint_every must be a positive int or None; got {checkpoint_every!r}")
     if (eval_fn is None) != (eval_batches is None):
         raise ValueError("eval_fn and eval_batches must be given together; got only one of them")
-    check_ema_decay(ema_decay)
     optimizer = optimizer or make_optimizer()
     step_fn = step_fn or jax.jit(make_train_step(loss_fn, optimizer, ema_decay))
     state = init_train_state(params, optimizer, ema_decay)
@@ -267,24 +271,17 @@ def fit(
             "history": "",
         }
         last_saved = ckpt.latest_checkpoint(checkpoint_dir)
-        saved_state = ckpt.restore_checkpoint(last_saved)["train_state"]
+        raw = ckpt.restore_checkpoint(last_saved)
         # checkpoints written before weight averaging existed have no ema_params field
-        has_average = saved_state.get("ema_params") is not None
+        raw["train_state"].setdefault("ema_params", None)
+        has_average = raw["train_state"]["ema_params"] is not None
         if has_average != (ema_decay is not None):
             raise ValueError(
                 f"checkpoint {str(last_saved)!r} was written "
                 f"{'with' if has_average else 'without'} weight averaging but ema_decay={ema_decay!r}; "
                 "resume with the run's own setting, or pass resume=False to start over"
             )
-        if "ema_params" not in saved_state:
-            template["train_state"] = {
-                "params": state.params,
-                "opt_state": state.opt_state,
-                "step": state.step,
-            }
-        saved = ckpt.restore_checkpoint(last_saved, template)
-        if "ema_params" not in saved_state:
-            saved["train_state"] = TrainState(**saved["train_state"])
+        saved = ckpt.structure_like(template, raw, last_saved)
         state = jax.tree.map(jnp.asarray, saved["train_state"])
         key = jax.random.wrap_key_data(jnp.asarray(saved["key"]))
         start_epoch, offset = int(saved["epoch"]), int(saved["offset"])
@@ -336,8 +333,7 @@ def fit(
                 history.setdefault(f"train_{name}", []).append(total / max(partial["count"], 1))
             partial = {"sums": {}, "count": 0}
             if eval_fn is not None:
-                eval_params = state.params if state.ema_params is None else state.ema_params
-                for name, value in evaluate(eval_fn, eval_params, eval_batches()).items():
+                for name, value in evaluate(eval_fn, state.eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
             bar.update(1)
             if not quiet:

@@ -297,7 +297,7 @@ def train_classifier(
         "history": history,
         "test_accuracy": history["eval_accuracy"][-1] if history.get("eval_accuracy") else None,
         "seconds": seconds,
-        "params": state.params if state.ema_params is None else state.ema_params,
+        "params": state.eval_params,
     }
     if out_dir is not None:
         write_json(out_dir / "metrics.json", {k: v for k, v in result.items() if k != "params"})
