@@ -81,15 +81,29 @@ class Additive(NamedTuple):
     Attributes:
       gates: ``gates(z, state) -> (new_state, y)``, ``z: [B, G*H]``; elementwise, no parameters.
       hidden: ``hidden(state) -> [B, H]``, the part of the state multiplied by ``Wh``.
+      derivative_from_output: for a step ``h = activation(z)`` whose new state
+        and output are both ``h`` (the basic cell), ``activation'(z)`` as a
+        function of ``h``; the backward pass then keeps only the states. None otherwise.
     """
 
     gates: Callable[[Array, State], tuple[State, Array]]
     hidden: Callable[[State], Array]
+    derivative_from_output: Callable[[Array], Array] | None = None
 
 
-def _mark_additive(step: Callable, gates: Callable, hidden: Callable) -> Callable:
-    step.additive = Additive(gates, hidden)
+def _mark_additive(
+    step: Callable, gates: Callable, hidden: Callable, derivative_from_output: Callable | None = None
+) -> Callable:
+    step.additive = Additive(gates, hidden, derivative_from_output)
     return step
+
+
+# activations whose derivative is a function of their output, as JAX's own derivative rules compute it
+_DERIVATIVE_FROM_OUTPUT: dict[Callable, Callable[[Array], Array]] = {
+    jnp.tanh: lambda h: (1 + h) * (1 - h),
+    jax.nn.sigmoid: lambda h: h * (1 - h),
+    jax.nn.relu: lambda h: (h > 0).astype(h.dtype),
+}
 
 
 class LSTMState(NamedTuple):
@@ -212,7 +226,8 @@ def basic_cell(
     def step(params, state, projected, *, key=None, training=False, time_step=0):
         return gates(projected + _matmul(state, params["Wh"]), state)
 
-    _mark_additive(step, gates, hidden=lambda state: state)
+    derivative = next((d for f, d in _DERIVATIVE_FROM_OUTPUT.items() if f is activation), None)
+    _mark_additive(step, gates, lambda state: state, derivative)
 
     return Cell(
         init=init,

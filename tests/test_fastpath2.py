@@ -22,6 +22,9 @@ from jaxrnn.cells import _mark_additive
 FUSED = {
     "basic_tanh": lambda: jaxrnn.basic_cell(5),
     "basic_relu": lambda: jaxrnn.basic_cell(5, activation=jax.nn.relu),
+    "basic_sigmoid": lambda: jaxrnn.basic_cell(5, activation=jax.nn.sigmoid),
+    # no derivative-from-output rule for sin: the backward pass keeps z instead
+    "basic_sin": lambda: jaxrnn.basic_cell(5, activation=jnp.sin),
     "lstm": lambda: jaxrnn.lstm_cell(5),
     "lstm_forget_bias_0": lambda: jaxrnn.lstm_cell(5, forget_bias=0.0),
     "lstm_clip": lambda: jaxrnn.lstm_cell(5, cell_clip=0.3),
@@ -44,7 +47,10 @@ def _reference_unroll(name, params, x, state, lengths):
         h_prev = state[1] if name.startswith("lstm") else state
         z = x[:, t] @ params["Wx"] + h_prev @ params["Wh"] + params["b"][None, :]
         if name.startswith("basic"):
-            new = jnp.tanh(z) if name == "basic_tanh" else jnp.maximum(z, 0.0)
+            activation = {"tanh": jnp.tanh, "relu": lambda z: jnp.maximum(z, 0.0), "sin": jnp.sin}.get(
+                name[6:], lambda z: 1 / (1 + jnp.exp(-z))
+            )
+            new = activation(z)
             y = new
         else:
             c_prev = state[0]
@@ -121,9 +127,75 @@ def test_gradients_equal_jax_grad_of_a_plain_reference_loop(name):
     np.testing.assert_allclose(got_flat, want_flat, rtol=2e-5, atol=2e-6)
 
 
+# (window rows, time steps) with batch 3: one window; windows of one step; 2-step windows that divide
+# T; 3-step windows whose first one is partial (T = 7 = 1 + 2 * 3)
+WINDOWS = {"one": (512, 7), "k1": (3, 7), "k2": (6, 8), "partial": (9, 7)}
+# the loss uses both outputs and final state, only the final state (a sequence classifier), or only
+# the outputs: the unused one's cotangent is a symbolic zero inside the backward pass
+
+
+def _final_only(outputs, final):
+    return sum(jnp.sum(jnp.cos(s)) for s in jax.tree.leaves(final))
+
+
+def _outputs_only(outputs, final):
+    w = jnp.linspace(-1.0, 1.0, outputs.shape[-1], dtype=outputs.dtype)
+    return jnp.sum(jnp.sin(outputs) * w[None, None, :])
+
+
+@pytest.mark.parametrize("use", ["both", "final", "outputs"])
+@pytest.mark.parametrize("window", list(WINDOWS))
+@pytest.mark.parametrize("name", ["basic_tanh", "basic_sin", "lstm_clip"])
+def test_windowed_backward_equals_jax_grad_of_the_reference_loop(monkeypatch, name, window, use):
+    rows, num_steps = WINDOWS[window]
+    monkeypatch.setattr(_fused_scan, "WINDOW_ROWS", rows)
+    loss_terms = {"both": _loss_terms, "final": _final_only, "outputs": _outputs_only}[use]
+    cell = FUSED[name]()
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (3, num_steps, 3))
+    state = random_state(cell, jax.random.key(2), 3)
+    lengths = jnp.array([num_steps, 2, 5])
+
+    def loss(params, x, state):
+        outputs, final = jaxrnn.dynamic_unroll(cell, params, x, sequence_length=lengths, initial_state=state)
+        return loss_terms(outputs, final)
+
+    def ref_loss(params, x, state):
+        return loss_terms(*_reference_unroll(name, params, x, state, lengths))
+
+    got = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(params, x, state)
+    want = jax.grad(ref_loss, argnums=(0, 1, 2))(
+        params, x, tuple(state) if name.startswith("lstm") else state
+    )
+    np.testing.assert_allclose(ravel_pytree(got)[0], ravel_pytree(want)[0], rtol=2e-5, atol=2e-6)
+
+
+def test_windowed_backward_under_vmap_equals_per_example_gradients(monkeypatch):
+    monkeypatch.setattr(_fused_scan, "WINDOW_ROWS", 9)  # partial first window
+    cell = FUSED["basic_tanh"]()
+    params = random_params(cell, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (2, 3, 7, 3))
+    lengths = jnp.array([[7, 2, 5], [1, 7, 3]])
+
+    def loss(params, x, lengths):
+        outputs, final = jaxrnn.dynamic_unroll(cell, params, x, sequence_length=lengths)
+        return _loss_terms(outputs, final)
+
+    def ref_loss(params, x, lengths):
+        return _loss_terms(*_reference_unroll("basic_tanh", params, x, jnp.zeros((3, 5)), lengths))
+
+    got = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))(params, x, lengths)
+    for i in range(2):
+        want = jax.grad(ref_loss)(params, x[i], lengths[i])
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(a[i], b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("rows", [512, 9])  # one window; 3-step windows, the first one partial
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("name", ["basic_tanh", "lstm_clip"])
-def test_fused_gradients_equal_central_finite_differences(x64, name, reverse):
+def test_fused_gradients_equal_central_finite_differences(x64, monkeypatch, name, reverse, rows):
+    monkeypatch.setattr(_fused_scan, "WINDOW_ROWS", rows)
     cell = FUSED[name]()
     params = jax.tree.map(lambda p: p.astype(jnp.float64), random_params(cell, jax.random.key(0), 3))
     x = jax.random.normal(jax.random.key(1), (3, 5, 3), jnp.float64)
@@ -206,6 +278,27 @@ def test_fused_keeps_less_memory_for_backprop():
         return jax.jit(jax.grad(loss)).lower(params).compile().memory_analysis().temp_size_in_bytes
 
     assert temp_bytes(True) < temp_bytes(False)
+
+
+def test_basic_cell_backprop_keeps_one_state_per_step():
+    # tanh'(z) = 1 - h^2 comes from the output h(t), so each step keeps h(t) only (not z(t) and h(t-1)),
+    # and dz lives for one window of steps instead of all T
+    batch, units = 16, 64
+    cell = jaxrnn.basic_cell(units)
+    params = cell.init(jax.random.key(0), 8)
+
+    def temp_bytes(num_steps, fused):
+        x = jnp.ones((batch, num_steps, 8))
+
+        def loss(p):  # the final state only, as in the book's sequence classifier
+            return jnp.sum(jaxrnn.dynamic_unroll(cell, p, x, fused=fused)[1] ** 2)
+
+        return jax.jit(jax.grad(loss)).lower(params).compile().memory_analysis().temp_size_in_bytes
+
+    state_bytes = batch * units * 4
+    per_step = {fused: (temp_bytes(128, fused) - temp_bytes(64, fused)) / 64 for fused in (True, False)}
+    assert per_step[True] <= 1.1 * state_bytes, per_step
+    assert per_step[False] >= 2 * state_bytes, per_step
 
 
 def test_fused_must_be_a_bool():
