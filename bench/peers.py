@@ -15,7 +15,8 @@ Peers: PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (CPU, 2 threads), Flax linen
 ``dynamic_unroll`` with ``hk.LSTM``/``hk.GRU``/``hk.VanillaRNN``. Missing peers
 (``pip install -e .[bench]``) are skipped with a note. Also reported: the
 fraction of the measured matmul peak (FLOPs counted by hand) and, for the JAX
-implementations, XLA's temporary bytes per time step kept for backprop.
+implementations, XLA's temporary bytes kept for backprop: the step's total divided by T,
+and per added time step (the step compiled again at 2T: the difference over T).
 
 Run: ``python -m bench.peers [--repeats 15] [--workloads lstm_train,mnist]``.
 """
@@ -212,9 +213,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         kx, kl = jax.random.split(jax.random.key(0))
         x = jax.random.normal(kx, (b, t, f), jnp.float32)
         labels = jax.random.randint(kl, (b,), 0, 10) if kind == "basic" else None
-        runs, temps = {}, {}
+        runs, temps, slopes = {}, {}, {}
         for impl in impls:
             runs[impl], temps[impl] = IMPLS[impl](kind, b, t, f, h, train, x, labels)
+            if train and temps[impl] is not None:
+                # the same step at 2T: the bytes each added time step costs, without the constant part
+                x2 = jnp.concatenate([x, x], axis=1)
+                _, temp2 = IMPLS[impl](kind, b, 2 * t, f, h, train, x2, labels)
+                slopes[impl] = (temp2 - temps[impl]) / t
         times = _timing.interleaved(runs, args.repeats, warmup=2)
         medians = {impl: _timing.median_ms(ts) for impl, ts in times.items()}
         work = flops(kind, b, t, f, h, train)
@@ -227,6 +233,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "speedup_of_jaxrnn": ms / medians["jaxrnn"],
                 "fraction_of_peak": work / (ms * 1e-3) / 1e9 / peak,
                 "temp_bytes_per_step": None if temps[impl] is None else temps[impl] / t,
+                "temp_bytes_per_added_step": slopes.get(impl),
             }
             rows.append(
                 [
@@ -235,11 +242,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     ms,
                     ms / medians["jaxrnn"],
                     100 * entry[impl]["fraction_of_peak"],
-                    "-" if temps[impl] is None else f"{temps[impl] / t / 1e6:.2f}",
+                    "-" if temps[impl] is None else f"{temps[impl] / t / 1e6:.3f}",
+                    "-" if impl not in slopes else f"{slopes[impl] / 1e6:.3f}",
                 ]
             )
         results[name] = entry
-    _timing.print_table(["workload", "impl", "median ms", "impl/jaxrnn", "% of peak", "MB/step kept"], rows)
+    header = ["workload", "impl", "median ms", "impl/jaxrnn", "% of peak", "MB kept / T", "MB / added step"]
+    _timing.print_table(header, rows)
     path = _timing.write_json("peers", results)
     _plot(results, [w for w in args.workloads.split(",")], impls)
     print(f"wrote {path} and {_timing.figure_path('peers')}")
