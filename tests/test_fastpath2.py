@@ -71,10 +71,10 @@ def _loss_terms(outputs, final):
     return jnp.sum(jnp.sin(outputs) * w[None, None, :]) + sum(jnp.sum(s**2) for s in jax.tree.leaves(final))
 
 
-def _jaxrnn_loss(cell, lengths, fused=True):
+def _jaxrnn_loss(cell, lengths, fused=True, unroll=1):
     def loss(params, x, state):
         outputs, final = jaxrnn.dynamic_unroll(
-            cell, params, x, sequence_length=lengths, initial_state=state, fused=fused
+            cell, params, x, sequence_length=lengths, initial_state=state, fused=fused, unroll=unroll
         )
         return _loss_terms(outputs, final)
 
@@ -127,9 +127,9 @@ def test_gradients_equal_jax_grad_of_a_plain_reference_loop(name):
     np.testing.assert_allclose(got_flat, want_flat, rtol=2e-5, atol=2e-6)
 
 
-# (window rows, time steps) with batch 3: one window; windows of one step; 2-step windows that divide
+# (window rows, time steps, steps per window) with batch 3: one window; windows of one step; 2-step windows that divide
 # T; 3-step windows whose first one is partial (T = 7 = 1 + 2 * 3)
-WINDOWS = {"one": (512, 7), "k1": (3, 7), "k2": (6, 8), "partial": (9, 7)}
+WINDOWS = {"one": (512, 7, 7), "k1": (3, 7, 1), "k2": (6, 8, 2), "partial": (9, 7, 3)}
 # the loss uses both outputs and final state, only the final state (a sequence classifier), or only
 # the outputs: the unused one's cotangent is a symbolic zero inside the backward pass
 
@@ -147,8 +147,9 @@ def _outputs_only(outputs, final):
 @pytest.mark.parametrize("window", list(WINDOWS))
 @pytest.mark.parametrize("name", ["basic_tanh", "basic_sin", "lstm_clip"])
 def test_windowed_backward_equals_jax_grad_of_the_reference_loop(monkeypatch, name, window, use):
-    rows, num_steps = WINDOWS[window]
+    rows, num_steps, steps_per_window = WINDOWS[window]
     monkeypatch.setattr(_fused_scan, "WINDOW_ROWS", rows)
+    assert _fused_scan._window_steps(3, num_steps) == steps_per_window
     loss_terms = {"both": _loss_terms, "final": _final_only, "outputs": _outputs_only}[use]
     cell = FUSED[name]()
     params = random_params(cell, jax.random.key(0), 3)
@@ -168,6 +169,25 @@ def test_windowed_backward_equals_jax_grad_of_the_reference_loop(monkeypatch, na
         params, x, tuple(state) if name.startswith("lstm") else state
     )
     np.testing.assert_allclose(ravel_pytree(got)[0], ravel_pytree(want)[0], rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["basic_tanh", "lstm"])
+def test_windowed_backward_with_unroll_equals_the_plain_scan(monkeypatch, name):
+    monkeypatch.setattr(_fused_scan, "WINDOW_ROWS", 12)  # 4-step windows over T = 11, the first partial
+    cell = FUSED[name]()
+    params = random_params(cell, jax.random.key(0), 4)
+    x = jax.random.normal(jax.random.key(1), (3, 11, 4))
+    lengths = jnp.array([11, 6, 3])
+    assert _fused_scan._window_steps(3, 11) == 4
+    state = cell.zero_state(3)
+    grads = {
+        fused: jax.jit(jax.grad(_jaxrnn_loss(cell, lengths, fused, unroll=3), argnums=(0, 1)))(
+            params, x, state
+        )
+        for fused in (True, False)
+    }
+    for a, b in zip(jax.tree.leaves(grads[True]), jax.tree.leaves(grads[False])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_windowed_backward_under_vmap_equals_per_example_gradients(monkeypatch):
