@@ -219,8 +219,9 @@ def dynamic_unroll(
         about one more forward step of compute.
       fused: for the plain basic and LSTM cells (no peepholes, no ``num_proj``,
         not wrapped), differentiate through a hand-written backward pass that
-        sums the weight gradients in one GEMM after the loop instead of at every
-        step (:mod:`jaxrnn._fused_scan`); runs one ``[x, h] @ [Wx; Wh]``
+        sums the weight gradients in one GEMM per window of steps instead of at
+        every step and keeps ``dz`` for one window only (:mod:`jaxrnn._fused_scan`;
+        the tanh/sigmoid/ReLU basic cell keeps one state per step); runs one ``[x, h] @ [Wx; Wh]``
         GEMM per step instead of two; and for inference stops at
         ``max(sequence_length)`` when ``unroll=1`` (a batch padded to ``time``
         costs only its longest sequence): outputs and gradients equal up to
