@@ -96,7 +96,7 @@ def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
     return jaxrnn.dense(10).init(key, h)
 
 
-def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True):
+def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True, unroll=1):
     """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic)."""
     cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=True)}
     cell = cells.get(kind, jaxrnn.basic_cell)(h)
@@ -105,7 +105,7 @@ def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True):
     head = jaxrnn.dense(10)
 
     def apply(p, xs):
-        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused)
+        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused, unroll=unroll)
         return head.apply(p["head"], state) if labels is not None else out
 
     return _jax_step(apply, params, x, labels, train)

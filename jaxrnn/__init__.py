@@ -20,6 +20,7 @@ from jaxrnn.parallel import (
 )
 from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
 from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
+from jaxrnn.tuning import UnrollChoice, clear_unroll_cache, tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
 from jaxrnn.wrappers import dropout, output_projection, residual, stack_cells
 
@@ -29,6 +30,7 @@ __all__ = [
     "basic_cell",
     "bidirectional_unroll",
     "Cell",
+    "clear_unroll_cache",
     "data_parallel_train_step",
     "dense",
     "device_cell",
@@ -62,6 +64,8 @@ __all__ = [
     "TrainState",
     "truncated_unroll",
     "truncated_value_and_grad",
+    "tune_unroll",
+    "UnrollChoice",
     "seq2seq",
     "text",
 ]

@@ -11,6 +11,18 @@ from jaxrnn.seq2seq.cli import add_train_arguments, add_translate_arguments
 from jaxrnn.tasks.common import CELLS
 
 
+def _unroll_arg(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        unroll = int(value)
+    except ValueError:
+        unroll = 0
+    if unroll < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int or 'auto'; got {value!r}")
+    return unroll
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxrnn", description="Recurrent neural networks in JAX.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -43,6 +55,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     clf.add_argument(
         "--ema-decay", type=float, default=None, help="evaluate a moving average of the weights (e.g. 0.999)"
+    )
+    clf.add_argument(
+        "--unroll",
+        type=_unroll_arg,
+        default=1,
+        help="steps per lax.scan iteration, or 'auto' to time the candidates once (jaxrnn.tune_unroll)",
     )
     clf.add_argument("--train-size", type=int, default=None, help="use only the first N training examples")
     clf.add_argument("--data-dir", default=None, help="MNIST directory (default: $JAXRNN_DATA)")
@@ -112,6 +130,7 @@ def _train(args: argparse.Namespace) -> int:
             clip_norm=args.clip_norm,
             lr_decay=args.lr_decay,
             ema_decay=args.ema_decay,
+            unroll=args.unroll,
             data_dir=args.data_dir,
             train_size=args.train_size,
             out=out,

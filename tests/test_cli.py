@@ -28,6 +28,11 @@ def test_help_lists_commands(capsys):
         (["train", "classifier", "--cell", "rnn"], "argument --cell: invalid choice: 'rnn'"),
         (["train", "classifier", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
         (["generate", "--checkpoint", "x", "--seed", "ones"], "argument --seed: invalid choice: 'ones'"),
+        (
+            ["train", "classifier", "--unroll", "0"],
+            "argument --unroll: must be a positive int or 'auto'; got '0'",
+        ),
+        (["train", "classifier", "--unroll", "fast"], "argument --unroll: must be a positive int or 'auto'"),
     ],
 )
 def test_unknown_names_exit_2_with_message(argv, message, capsys):

@@ -21,8 +21,9 @@ def _np_basic_rnn(p, x, act):
     return np.array(hs)
 
 
-def test_classifier_logits_use_each_sequence_last_valid_output():
-    model = classifier.sequence_classifier(jaxrnn.basic_cell(6), 3)
+@pytest.mark.parametrize("unroll", [1, 3])
+def test_classifier_logits_use_each_sequence_last_valid_output(unroll):
+    model = classifier.sequence_classifier(jaxrnn.basic_cell(6), 3, unroll=unroll)
     params = model.init(jax.random.key(0), 4)
     x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32)
     lengths = np.array([5, 2, 1], np.int32)
@@ -46,6 +47,33 @@ def test_bidirectional_classifier_reads_both_ends_like_numpy():
         h_fw = _np_basic_rnn(params["rnn"], seq, np.tanh)[-1]
         h_bw = _np_basic_rnn(params["rnn_bw"], seq[::-1], np.tanh)[-1]  # read from the last valid step back
         np.testing.assert_allclose(logits[i], np.concatenate([h_fw, h_bw]) @ W + b, rtol=1e-5, atol=1e-6)
+
+
+def test_train_classifier_auto_unroll_uses_and_records_the_tuned_choice(monkeypatch):
+    from jaxrnn import tuning
+
+    jaxrnn.clear_unroll_cache()
+    timed = []
+
+    def fake_median(runs, repeats):
+        timed.append(sorted(runs))
+        return {u: {2: 1.0}.get(u, 5.0) for u in runs}  # unroll 2 clearly fastest
+
+    monkeypatch.setattr(tuning, "_median_ms", fake_median)
+    built = []
+    real = classifier.sequence_classifier
+    monkeypatch.setattr(
+        classifier, "sequence_classifier", lambda *a, **k: built.append(k.get("unroll")) or real(*a, **k)
+    )
+    result = classifier.train_classifier(
+        "reber", num_units=8, epochs=1, train_size=200, test_size=50, unroll="auto", quiet=True, plot=False
+    )
+    jaxrnn.clear_unroll_cache()
+    assert timed == [[1, 2, 4, 8, 16]]
+    assert built == [2] and result["config"]["unroll"] == 2
+    for bad in (0, "fast", True, 1.5):
+        with pytest.raises(ValueError, match=f"unroll must be a positive int or 'auto'; got {bad!r}"):
+            classifier.train_classifier("reber", unroll=bad)
 
 
 def test_classifier_learns_reber_subset():

@@ -22,6 +22,7 @@ from jaxrnn.cells import Cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
 from jaxrnn.tasks.common import make_cell, prepare_out, write_json
+from jaxrnn.tuning import tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll
 from jaxrnn.wrappers import dropout, stack_cells
 
@@ -41,7 +42,9 @@ class SequenceClassifier(NamedTuple):
     num_classes: int
 
 
-def sequence_classifier(cell: Cell, num_classes: int, cell_bw: Cell | None = None) -> SequenceClassifier:
+def sequence_classifier(
+    cell: Cell, num_classes: int, cell_bw: Cell | None = None, *, unroll: int = 1
+) -> SequenceClassifier:
     """An RNN read to the end of each sequence, then ``dense(num_classes)`` on that last output.
 
     With ``cell_bw``, a bidirectional RNN (:func:`jaxrnn.bidirectional_unroll`): the head reads the
@@ -52,6 +55,7 @@ def sequence_classifier(cell: Cell, num_classes: int, cell_bw: Cell | None = Non
       cell: any jaxrnn cell (e.g. ``basic_cell(150)``).
       num_classes: C.
       cell_bw: the backward cell of a bidirectional classifier, or None.
+      unroll: ``dynamic_unroll``'s ``unroll`` (e.g. from :func:`jaxrnn.tune_unroll`).
 
     Returns:
       A :class:`SequenceClassifier` with params ``{"rnn": ..., "logits": {"W": [H, C], "b": [C]}}``
@@ -83,7 +87,13 @@ def sequence_classifier(cell: Cell, num_classes: int, cell_bw: Cell | None = Non
     ) -> Array:
         if cell_bw is None:
             outputs, _ = dynamic_unroll(
-                cell, params["rnn"], inputs, sequence_length=sequence_length, key=key, training=training
+                cell,
+                params["rnn"],
+                inputs,
+                sequence_length=sequence_length,
+                key=key,
+                training=training,
+                unroll=unroll,
             )
         else:
             (outputs, outputs_bw), _ = bidirectional_unroll(
@@ -95,6 +105,7 @@ def sequence_classifier(cell: Cell, num_classes: int, cell_bw: Cell | None = Non
                 sequence_length=sequence_length,
                 key=key,
                 training=training,
+                unroll=unroll,
             )
         if sequence_length is None:
             last = outputs[:, -1]
@@ -183,6 +194,7 @@ def train_classifier(
     clip_norm: float | None = None,
     lr_decay: float | None = None,
     ema_decay: float | None = None,
+    unroll: int | str = 1,
     data_dir: str | os.PathLike | None = None,
     train_size: int | None = None,
     test_size: int | None = None,
@@ -209,6 +221,8 @@ def train_classifier(
         (``optax.exponential_decay``, staircase), or None for a constant rate.
       ema_decay: evaluate (and return) an exponential moving average of the weights, updated
         after every step with this decay (e.g. 0.999; see :func:`jaxrnn.train.fit`), or None.
+      unroll: ``dynamic_unroll``'s ``unroll``, or ``"auto"``: time the training step's RNN once
+        with :func:`jaxrnn.tune_unroll` before training and use the fastest (recorded in the config).
       train_size, test_size: use only the first examples (quick runs).
       out: directory for ``checkpoints/``, ``metrics.json``, ``config.json`` and ``training_curves.png``;
         a run with an existing checkpoint there resumes.
@@ -246,6 +260,8 @@ def train_classifier(
         raise ValueError(f"keep_prob must be in (0, 1]; got {keep_prob!r}")
     if not isinstance(bidirectional, bool):
         raise TypeError(f"bidirectional must be a bool; got {bidirectional!r}")
+    if unroll != "auto" and not (isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 1):
+        raise ValueError(f"unroll must be a positive int or 'auto'; got {unroll!r}")
 
     def make_rnn() -> Cell:
         layers = [make_cell(config["cell"], config["num_units"]) for _ in range(num_layers)]
@@ -259,7 +275,22 @@ def train_classifier(
     if test_size is not None:
         test_set = {k: v[:test_size] for k, v in test_set.items()}
     num_classes = 10 if dataset == "mnist" else 2
-    model = sequence_classifier(rnn, num_classes, rnn_bw)
+    if unroll == "auto":
+        # one batch's shape through the forward cell (the backward one, if any, is of the same make)
+        batch_shape = (config["batch_size"], *train_set["inputs"].shape[1:])
+        lengths = train_set.get("sequence_length")
+        choice = tune_unroll(
+            rnn,
+            rnn.init(jax.random.key(seed), batch_shape[-1]),
+            jax.ShapeDtypeStruct(batch_shape, train_set["inputs"].dtype),
+            sequence_length=None if lengths is None else lengths[: batch_shape[0]],
+        )
+        unroll = choice.unroll
+        if not quiet:
+            timings = ", ".join(f"{u}: {ms:.1f} ms" for u, ms in choice.median_ms.items())
+            print(f"unroll {unroll} (training step's RNN per unroll: {timings})")
+    config["unroll"] = unroll
+    model = sequence_classifier(rnn, num_classes, rnn_bw, unroll=unroll)
     key = jax.random.key(seed)
     params = model.init(jax.random.fold_in(key, 0), train_set["inputs"].shape[-1])
     loss_fn = classifier_loss(model, training=True)

@@ -1,0 +1,173 @@
+"""Pick ``dynamic_unroll``'s ``unroll`` for one cell and shape by timing it, once, and remember the choice.
+
+How many steps one ``lax.scan`` iteration should run depends on the backend
+and the shapes: on XLA:CPU ``unroll=1`` is usually best (bench/RESULTS.md),
+on GPUs larger values often pay. :func:`tune_unroll` compiles the unroll
+(forward + backward by default) for each candidate, times them taking turns,
+and returns the smallest ``unroll`` within ``tolerance`` of the fastest. The
+choice is cached per cell, parameter and input shapes and dtypes, backend and
+setting, so calling it again (say, in a training script) costs nothing. Pass
+the result to ``dynamic_unroll(..., unroll=choice.unroll)``: nothing is tuned
+behind the user's back.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn.cells import Cell, Params
+from jaxrnn.unroll import dynamic_unroll
+
+Array = jax.Array
+
+_CACHE: dict[Any, UnrollChoice] = {}
+
+
+class UnrollChoice(NamedTuple):
+    """What :func:`tune_unroll` measured.
+
+    Attributes:
+      unroll: the chosen ``unroll``.
+      median_ms: median milliseconds per call for each candidate.
+    """
+
+    unroll: int
+    median_ms: dict[int, float]
+
+
+def tune_unroll(
+    cell: Cell,
+    params: Params,
+    inputs: Array,
+    *,
+    sequence_length: Array | None = None,
+    candidates: Sequence[int] = (1, 2, 4, 8, 16),
+    train: bool = True,
+    remat: bool = False,
+    repeats: int = 5,
+    tolerance: float = 0.05,
+) -> UnrollChoice:
+    """Time ``dynamic_unroll`` for each ``unroll`` in ``candidates``; return the choice (cached).
+
+    Args:
+      cell, params: as for :func:`jaxrnn.dynamic_unroll`.
+      inputs: ``[batch, time, features]``, an array or a ``jax.ShapeDtypeStruct``:
+        only its shape and dtype matter (the timing runs on zeros of that
+        shape; the values do not change the work done).
+      sequence_length: ``[batch]`` or None; only its shape matters (timed with
+        every sequence full length).
+      candidates: positive ints to try.
+      train: time forward + backward (``jax.grad`` of the summed outputs with
+        respect to ``params``) if True, else the forward pass only.
+      remat: passed to ``dynamic_unroll``.
+      repeats: timed calls per candidate (after one warm-up call each).
+      tolerance: the smallest ``unroll`` whose median is within this fraction
+        of the fastest wins (a smaller unroll compiles faster and the
+        difference is noise).
+
+    Returns:
+      :class:`UnrollChoice` ``(unroll, median_ms)``.
+    """
+    candidates = _check_candidates(candidates)
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int; got {repeats!r}")
+    if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
+        raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
+    # the same checks dynamic_unroll makes, before any compilation
+    jax.eval_shape(lambda p, x: dynamic_unroll(cell, p, x, sequence_length=sequence_length), params, inputs)
+    key = (
+        _hashable(cell),
+        jax.tree.structure(params),
+        tuple((leaf.shape, str(leaf.dtype)) for leaf in jax.tree.leaves(params)),
+        (tuple(inputs.shape), str(inputs.dtype)),
+        sequence_length is not None,
+        train,
+        remat,
+        candidates,
+        tolerance,
+        jax.default_backend(),
+    )
+    if key not in _CACHE:
+        runs = {
+            unroll: _compiled_call(cell, params, inputs, sequence_length, unroll, train, remat)
+            for unroll in candidates
+        }
+        median_ms = _median_ms(runs, repeats)
+        _CACHE[key] = UnrollChoice(_choose(median_ms, tolerance), median_ms)
+    return _CACHE[key]
+
+
+def clear_unroll_cache() -> None:
+    """Forget every :func:`tune_unroll` choice (e.g. after changing XLA flags)."""
+    _CACHE.clear()
+
+
+def _hashable(cell: Cell) -> Any:
+    try:
+        hash(cell)
+    except TypeError:
+        # a cell holding something unhashable: this very object, then
+        return id(cell)
+    return cell
+
+
+def _check_candidates(candidates: Any) -> tuple[int, ...]:
+    values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
+    if not values or any(not isinstance(u, int) or isinstance(u, bool) or u < 1 for u in values):
+        raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
+    return tuple(sorted(set(values)))
+
+
+def _compiled_call(
+    cell: Cell,
+    params: Params,
+    inputs: Array,
+    sequence_length: Array | None,
+    unroll: int,
+    train: bool,
+    remat: bool,
+) -> Callable[[], Any]:
+    """A zero-argument function that runs one compiled call and waits for it."""
+    x = jnp.zeros(inputs.shape, inputs.dtype)
+    p = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), params)
+    lengths = None
+    if sequence_length is not None:
+        lengths = jnp.full(jnp.shape(sequence_length), inputs.shape[1], jnp.int32)
+
+    def forward(p, x, lengths):
+        outputs, _ = dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)
+        return outputs
+
+    if train:
+        fn = jax.jit(jax.grad(lambda p, x, lengths: jnp.sum(forward(p, x, lengths))))
+    else:
+        fn = jax.jit(forward)
+    compiled = fn.lower(p, x, lengths).compile()
+    return lambda: jax.block_until_ready(compiled(p, x, lengths))
+
+
+def _median_ms(runs: dict[int, Callable[[], Any]], repeats: int) -> dict[int, float]:
+    """Median milliseconds per call, the candidates taking turns so that load hits them alike."""
+    for run in runs.values():
+        run()
+    times: dict[int, list[float]] = {u: [] for u in runs}
+    order = list(runs)
+    for round_ in range(repeats):
+        shift = round_ % len(order)
+        for u in order[shift:] + order[:shift]:
+            start = time.perf_counter()
+            runs[u]()
+            times[u].append(time.perf_counter() - start)
+    return {u: 1e3 * statistics.median(ts) for u, ts in times.items()}
+
+
+def _choose(median_ms: dict[int, float], tolerance: float) -> int:
+    """The smallest unroll whose median is within ``tolerance`` of the fastest."""
+    best = min(median_ms.values())
+    return min(u for u, ms in median_ms.items() if ms <= best * (1 + tolerance))
