@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrnn.tuning import interleaved_times
+
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
@@ -31,28 +33,11 @@ def block(x: Any) -> Any:
 def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
     """Time each zero-argument function ``repeats`` times, taking turns in a rotating order; seconds per call.
 
-    Args:
-      fns: name -> function that runs one step and blocks until its results are ready.
-      repeats: timed calls per function.
-      warmup: untimed calls per function first (compilation, caches).
-
-    Returns:
-      name -> list of ``repeats`` wall-clock times in seconds.
+    The loop is :func:`jaxrnn.tuning.interleaved_times` (the one ``tune_unroll`` uses): rotating
+    the order matters here because whoever runs right after PyTorch shares the CPU with its OpenMP
+    threads still spin-waiting, so no implementation may always take that seat.
     """
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for round_ in range(repeats):
-        # rotate the order every round: whoever runs right after PyTorch shares the CPU with its
-        # OpenMP threads still spin-waiting, so no implementation may always take that seat
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
+    return interleaved_times(fns, repeats, warmup)
 
 
 def median_ms(times: list[float]) -> float:

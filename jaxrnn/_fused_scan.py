@@ -293,8 +293,6 @@ def _window_steps(batch: int, num_steps: int) -> int:
     GEMM. About ``WINDOW_ROWS`` rows keep that GEMM near the large-GEMM speed; a
     divisor of ``T`` near that size avoids a partial first window.
     """
-    if num_steps == 0:
-        return 1
     target = max(1, min(num_steps, -(-WINDOW_ROWS // max(batch, 1))))
     divisors = [d for d in range(target, (target + 1) // 2 - 1, -1) if d and num_steps % d == 0]
     return divisors[0] if divisors else target

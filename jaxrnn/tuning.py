@@ -79,6 +79,9 @@ def tune_unroll(
         raise ValueError(f"repeats must be a positive int; got {repeats!r}")
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
+    for name, flag in (("train", train), ("remat", remat)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {flag!r}")
     # the same checks dynamic_unroll makes, before any compilation
     jax.eval_shape(lambda p, x: dynamic_unroll(cell, p, x, sequence_length=sequence_length), params, inputs)
     key = (
@@ -152,19 +155,39 @@ def _compiled_call(
     return lambda: jax.block_until_ready(compiled(p, x, lengths))
 
 
-def _median_ms(runs: dict[int, Callable[[], Any]], repeats: int) -> dict[int, float]:
-    """Median milliseconds per call, the candidates taking turns so that load hits them alike."""
-    for run in runs.values():
-        run()
-    times: dict[int, list[float]] = {u: [] for u in runs}
-    order = list(runs)
+def interleaved_times(
+    fns: dict[Any, Callable[[], Any]], repeats: int, warmup: int = 1
+) -> dict[Any, list[float]]:
+    """Time each zero-argument function ``repeats`` times, taking turns in a rotating order.
+
+    Load from other processes then hits every function alike, and no function always runs
+    right after the same other one (whose threads may still be spinning).
+
+    Args:
+      fns: name -> function that runs one call and waits for its results.
+      repeats: timed calls per function.
+      warmup: untimed calls per function first (compilation, caches).
+
+    Returns:
+      name -> list of ``repeats`` wall-clock times in seconds.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[Any, list[float]] = {name: [] for name in fns}
+    names = list(fns)
     for round_ in range(repeats):
-        shift = round_ % len(order)
-        for u in order[shift:] + order[:shift]:
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            runs[u]()
-            times[u].append(time.perf_counter() - start)
-    return {u: 1e3 * statistics.median(ts) for u, ts in times.items()}
+            fns[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _median_ms(runs: dict[int, Callable[[], Any]], repeats: int) -> dict[int, float]:
+    """Median milliseconds per call of each candidate, timed taking turns."""
+    return {u: 1e3 * statistics.median(ts) for u, ts in interleaved_times(runs, repeats).items()}
 
 
 def _choose(median_ms: dict[int, float], tolerance: float) -> int:

@@ -94,6 +94,13 @@ def test_bad_settings_are_named(kwargs, match):
         jaxrnn.tune_unroll(cell, params, x, **kwargs)
 
 
+@pytest.mark.parametrize("name", ["train", "remat"])
+def test_flags_must_be_bools(name):
+    cell, params, x = _setup()
+    with pytest.raises(TypeError, match=f"{name} must be a bool; got 'yes'"):
+        jaxrnn.tune_unroll(cell, params, x, **{name: "yes"})
+
+
 def test_bad_inputs_fail_before_any_timing(monkeypatch):
     cell, params, _ = _setup()
     monkeypatch.setattr(tuning, "_median_ms", lambda runs, repeats: pytest.fail("timed bad input"))
