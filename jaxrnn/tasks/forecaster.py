@@ -242,7 +242,7 @@ def fit_forecaster(
             yield tuple(jnp.asarray(a[take]) for a in data)
 
     predict_last = jax.jit(lambda params, x: model.apply(params, x)[:, -1])
-    best = {"val": np.inf, "params": None, "epoch": 0, "count": 0}
+    best: dict[str, Any] = {"val": np.inf, "params": None, "epoch": 0, "count": 0}
 
     def eval_fn(params: Any, batch: tuple) -> dict:
         # fit calls this once per epoch: remember the params best on validation (early stopping)
