@@ -17,6 +17,7 @@ from jaxrnn.data.timeseries_real import (
     load_series,
     read_elnino,
     read_series_csv,
+    split_by_years,
 )
 from jaxrnn.tasks import forecast_baselines as base
 from jaxrnn.tasks import forecaster as fc
@@ -199,3 +200,26 @@ def test_cli_on_a_csv(tmp_path):
     assert metrics["missing_steps"] == 1 and set(metrics["test"]) == {"h=1", "h=3"}
     assert metrics["test"]["h=3"]["count"] > 0 and (out / "forecasts.png").stat().st_size > 0
     assert main(["train", "forecaster", "--series", str(path), "--horizon", "13"]) == 1
+
+
+def test_data_dir_from_environment_and_bad_settings(tmp_path, monkeypatch):
+    from jaxrnn.tasks.forecaster_run import ForecastConfig, train_forecaster
+
+    (tmp_path / "timeseries").mkdir()
+    (tmp_path / "timeseries" / "co2.csv").write_text("date,co2\n20000101,1\n20000108,\n20000115,3\n")
+    monkeypatch.setenv("JAXRNN_DATA", str(tmp_path))
+    np.testing.assert_allclose(interpolate_missing(load_series("co2").values)[0], [1.0, 2.0, 3.0])
+    monkeypatch.delenv("JAXRNN_DATA")
+    with pytest.raises(ValueError, match="data_dir must be given \\(or \\$JAXRNN_DATA set\\)"):
+        load_series("co2")
+    with pytest.raises(ValueError, match="members must be a positive int; got 0"):
+        train_forecaster(ForecastConfig(members=0), data_dir=tmp_path)
+    with pytest.raises(ValueError, match="the test years 2003-2010 hold no dates"):
+        split_by_years(_monthly_dates(1950, 24), ((1950, 1950), (1951, 1951), (2003, 2010)))
+    s = _synthetic(120)
+    split = Split((0, 80), (80, 100), (100, 120))
+    feats = fc.make_features(s, s.values, np.ones(120, bool), split, 3, level=False)
+    with pytest.raises(ValueError, match="burn_in must be in \\[0, window=24\\); got 24"):
+        fc.fit_forecaster(fc.deep_lstm_forecaster(4, 2, 3), feats, split, window=24, burn_in=24, epochs=1)
+    with pytest.raises(ValueError, match="ends must be >= window - 1 = 23; got min 5"):
+        fc.windows(feats, np.array([5]), 24)
