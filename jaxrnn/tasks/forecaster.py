@@ -225,10 +225,26 @@ def fit_forecaster(
 
     The validation score is the mean absolute error, in scaled units over all horizons, of the
     forecasts made at the last step of each window whose targets fall in the validation years.
+
+    Args:
+      model: a :func:`deep_lstm_forecaster`.
+      features: from :func:`make_features`.
+      split: the train/val/test index ranges; only ``train`` and ``val`` are read.
+      window: W, steps per training window (and per forecast's input).
+      burn_in: the first steps of each window left out of the loss, so that the state has warmed up.
+      epochs: passes over the training windows (shuffled by ``seed`` and the epoch).
+      batch_size: windows per step (fewer when there are fewer windows).
+      learning_rate, clip_norm: of Adam (:func:`jaxrnn.make_optimizer`).
+      seed: of the initial params, the shuffling and the step keys.
+      quiet: no progress bar.
+
+    Returns:
+      A :class:`FitResult`; its ``params`` are None when no epoch had a finite validation score.
     """
     if not 0 <= burn_in < window:
         raise ValueError(f"burn_in must be in [0, window={window}); got {burn_in}")
     ends = train_window_ends(split, window, model.horizon)
+    batch_size = min(batch_size, len(ends))
     data = windows(features, ends, window)
     val_ends = np.arange(max(split.val[0] - model.horizon, window - 1), split.val[1])
     vx, vt, vo = windows(features, val_ends, window)
