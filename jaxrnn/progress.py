@@ -24,8 +24,10 @@ def progress_bar(*args: Any, **kwargs: Any) -> Any:
 
 def leading_dim(batch: Any) -> int:
     """The first dimension of the batch's first array leaf (the number of sequences), 1 without one."""
-    leaves = jax.tree.leaves(batch)
-    return int(leaves[0].shape[0]) if leaves and getattr(leaves[0], "ndim", 0) else 1
+    leaves: list[Any] = jax.tree.leaves(batch)
+    if not leaves or not getattr(leaves[0], "ndim", 0):
+        return 1
+    return int(leaves[0].shape[0])
 
 
 class TrainingProgress:
@@ -72,9 +74,9 @@ class TrainingProgress:
         self._rate: float | None = None
         self.extra: dict[str, str] = {}  # fields kept on the bar until replaced (e.g. eval metrics)
 
-    def set_total(self, total: int) -> None:
-        """Set the number of steps once it is known (e.g. after the first epoch)."""
-        if not self.disable and self.bar.total != total:
+    def set_total(self, total: int | None) -> None:
+        """Set the number of steps once it is known (e.g. after the first epoch); None: unknown."""
+        if not self.disable and total is not None and self.bar.total != total:
             self.bar.total = total
             self.bar.refresh()
 

@@ -15,7 +15,7 @@ import math
 import os
 import pathlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any, NamedTuple
 
 import jax
@@ -245,7 +245,7 @@ def fit(
         checkpoint_dir = out / "checkpoints"
     # with several processes (jax.distributed) the first one writes the run's files
     writer = jax.process_index() == 0
-    if config is not None and writer:
+    if config is not None and out is not None and writer:
         runs.prepare_run(out, config, restart=restart)  # before compiling: a refused run costs nothing
     if restart and checkpoint_dir is not None and writer:
         runs.archive_checkpoints(checkpoint_dir)
@@ -309,7 +309,7 @@ def fit(
     try:
         for epoch in range(start_epoch, epochs):
             data = batches(epoch)
-            if hasattr(data, "__len__"):
+            if isinstance(data, Sized):
                 steps_per_epoch = len(data)
                 progress.set_total(total_steps())
             sums: dict[str, float] = partial["sums"]
@@ -353,7 +353,7 @@ def fit(
             for name, total in sums.items():
                 history.setdefault(f"train_{name}", []).append(total / max(partial["count"], 1))
             partial = {"sums": {}, "count": 0}
-            if eval_fn is not None:
+            if eval_fn is not None and eval_batches is not None:
                 for name, value in evaluate(eval_fn, state.eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
             progress.extra = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith("eval_")}
