@@ -154,3 +154,25 @@ def archive_checkpoints(checkpoint_dir: str | os.PathLike) -> pathlib.Path | Non
     for path in found:
         os.replace(path, target / path.name)
     return target
+
+
+def check_positive(
+    config: Mapping[str, Any], *, ints: Iterable[str] = (), numbers: Iterable[str] = ()
+) -> None:
+    """Check that the named fields of ``config`` are positive ints / numbers (None allowed: unset).
+
+    An explicit 0 or negative value is an error, never replaced by a default.
+
+    Raises:
+      ValueError: naming the field, what was expected and the value.
+    """
+    for name in ints:
+        value = config.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    for name in numbers:
+        value = config.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+        ):
+            raise ValueError(f"{name} must be a positive number; got {value!r}")

@@ -256,7 +256,8 @@ def fit(
     history: dict[str, list] = {"step": [], "loss": [], "epoch": []}
     start_epoch, offset, elapsed0 = 0, 0, 0.0
     partial: dict = {"sums": {}, "count": 0}
-    resumed = None if checkpoint_dir is None else _restore(checkpoint_dir, state, key, ema_decay)
+    # restart: the writer has moved the old checkpoints aside; the other processes must not race it
+    resumed = None if checkpoint_dir is None or restart else _restore(checkpoint_dir, state, key, ema_decay)
     last_saved = None
     if resumed is not None:
         last_saved, state, key = resumed.path, resumed.state, resumed.key

@@ -56,3 +56,26 @@ def test_bad_input(tmp_path):
         runs.prepare_run(tmp_path, [1])
     with pytest.raises(TypeError, match="restart must be a bool; got 'yes'"):
         runs.prepare_run(tmp_path, {}, restart="yes")
+
+
+def test_data_root_holds_one_folder_per_dataset(tmp_path, monkeypatch):
+    from jaxrnn.data.root import dataset_dir
+
+    (tmp_path / "translation").mkdir()
+    monkeypatch.setenv("JAXRNN_DATA", str(tmp_path))
+    assert dataset_dir("translation") == tmp_path / "translation"
+    assert dataset_dir("mnist") == tmp_path  # files directly in the root are still accepted
+    assert dataset_dir("translation", tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    monkeypatch.delenv("JAXRNN_DATA")
+    with pytest.raises(ValueError, match=r"data_dir is not set: .* \$JAXRNN_DATA .* mnist/, timeseries/"):
+        dataset_dir("mnist")
+    with pytest.raises(ValueError, match=r"name must be one of \['mnist', .*\]; got 'cifar'"):
+        dataset_dir("cifar", tmp_path)
+
+
+def test_mnist_is_found_under_the_shared_root(shared_data):
+    from jaxrnn.data.mnist import load_mnist
+
+    # the shared root holds mnist/ beside translation/ etc.; the loader finds it there
+    m = load_mnist(shared_data, verify=False)
+    assert m.train_images.shape == (60000, 28, 28) and m.test_labels.shape == (10000,)
