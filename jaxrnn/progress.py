@@ -35,8 +35,8 @@ class TrainingProgress:
 
     tqdm's own ETA covers the steps (once their total is known); with a time budget the bar
     also shows the minutes left, whichever ends the run first. The rate is measured over the
-    steps since the last refresh (at most every ``refresh_s`` seconds), so compilation time
-    only affects the first reading.
+    steps since the last refresh (at most every ``refresh_s`` seconds), from the end of the
+    first step, so compilation does not count.
 
     Args:
       total: the number of steps, or None when not yet known (see :meth:`set_total`).
@@ -72,6 +72,7 @@ class TrainingProgress:
         self._mark = clock()
         self._count = 0
         self._rate: float | None = None
+        self._first = True
         self.extra: dict[str, str] = {}  # fields kept on the bar until replaced (e.g. eval metrics)
 
     def set_total(self, total: int | None) -> None:
@@ -84,14 +85,20 @@ class TrainingProgress:
         """Count one step on ``batch`` that ended with ``loss``; ``shown`` adds fields to the postfix."""
         if self.disable:
             return
-        self._count += int(self.batch_size_fn(batch))
         now = self.clock()
         self.bar.update(1)
-        if now - self._mark < self.refresh_s and self._rate is not None:
-            return
-        self._rate = self._count / max(now - self._mark, 1e-9)
-        self._mark, self._count = now, 0
-        postfix = {"loss": f"{loss:.4g}", f"{self.units}/s": f"{self._rate:.4g}", **shown, **self.extra}
+        if self._first:
+            # the first step includes compilation: the rate is measured from its end
+            self._first = False
+            self._mark = now
+            postfix = {"loss": f"{loss:.4g}", **shown, **self.extra}
+        else:
+            self._count += int(self.batch_size_fn(batch))
+            if now - self._mark < self.refresh_s and self._rate is not None:
+                return
+            self._rate = self._count / max(now - self._mark, 1e-9)
+            self._mark, self._count = now, 0
+            postfix = {"loss": f"{loss:.4g}", f"{self.units}/s": f"{self._rate:.4g}", **shown, **self.extra}
         if self.deadline is not None:
             postfix["budget"] = f"{max(self.deadline - now, 0.0) / 60:.1f} min"
         self.bar.set_postfix(postfix, refresh=False)
