@@ -179,6 +179,7 @@ def fit(
     checkpoint_every: int | None = None,
     max_to_keep: int | None = 3,
     restart: bool = False,
+    resume: bool | None = None,
     max_steps: int | None = None,
     minutes: float | None = None,
     quiet: bool = False,
@@ -212,6 +213,7 @@ def fit(
       restart: ignore the checkpoints already in ``checkpoint_dir`` and start from ``params``;
         they are moved to ``checkpoint_dir/replaced-<time>/``, never deleted. False (default)
         resumes from the latest good checkpoint when there is one.
+      resume: the former name: ``resume=False`` is ``restart=True``.
       max_steps: stop after this global step (e.g. to simulate an interruption), saving first.
       minutes: a time budget for the whole run, over all resumes (the seconds used are stored in
         the checkpoint): training stops, saving first, after the step that exhausts it.
@@ -237,6 +239,10 @@ def fit(
         that step, so the last good checkpoint stays the latest.
       jaxrnn.runs.ConfigMismatchError: ``config`` differs from the run's saved one.
     """
+    if resume is not None:
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume must be a bool or None; got {resume!r}")
+        restart = restart or not resume
     _check_fit_arguments(epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart)
     if config is not None and out_dir is None:
         raise ValueError("config is saved as out_dir/config.json: pass out_dir too; got out_dir=None")

@@ -336,6 +336,9 @@ def test_restart_starts_over_and_keeps_the_old_checkpoints(tmp_path):
     assert ckpt.checkpoint_step(ckpt.latest_checkpoint(replaced)) == 7  # moved, not deleted
     kept = ckpt.restore_checkpoint(replaced)["train_state"]["params"]["w"]
     assert kept.tobytes() == np.asarray(old.params["w"]).tobytes()
+    # resume=False, the former spelling, is a restart too
+    again, _ = train.fit(loss_fn, init(), batches, max_steps=2, resume=False, **kw)
+    assert len(list(tmp_path.glob("replaced-*"))) == 2 and int(again.step) == 2
     # a fresh run of 2 steps, for reference
     fresh, _ = train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=2, max_steps=2, quiet=True)
     assert np.asarray(state.params["w"]).tobytes() == np.asarray(fresh.params["w"]).tobytes()
