@@ -72,8 +72,13 @@ def _train(args: argparse.Namespace) -> int:
     if args.task == "classifier":
         out = pathlib.Path(args.out or f"runs/classifier-{args.dataset}-{args.cell or 'default'}")
         result = train(config_from_arguments(ClassifierConfig, args, out=str(out)))
+        epochs = result["history"]["epoch"]
+        # a time budget may end the run before its first epoch, so before any evaluation
+        accuracy = (
+            "no epoch finished" if result["test_accuracy"] is None else f"{result['test_accuracy']:.4f}"
+        )
         print(
-            f"test accuracy {result['test_accuracy']:.4f} after {result['history']['epoch'][-1]} epochs "
+            f"test accuracy {accuracy} after {epochs[-1] if epochs else 0} epochs "
             f"({_summary(result)}); checkpoints, metrics.json and training_curves.png in {out}"
         )
     else:

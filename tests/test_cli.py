@@ -256,3 +256,16 @@ def test_flags_come_from_the_config_with_aliases(capsys):
         from jaxrnn.tasks.configs import train
 
         train({"epochs": 1})
+
+
+def test_a_budget_that_ends_before_the_first_epoch_is_reported(tmp_path, capsys):
+    run = tmp_path / "clf"
+    # 1e-4 minutes: the budget is spent after the first step, long before the epoch's end
+    assert cli.main([*TINY, "--epochs", "3", "--minutes", "0.0001", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy no epoch finished after 0 epochs (1 steps" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["history"]["step"] == [1]
+    # the budget is spent: running it again does nothing; a larger one continues the same run
+    assert cli.main([*TINY, "--epochs", "3", "--minutes", "0.0001", "--out", str(run)]) == 0
+    assert "(1 steps" in capsys.readouterr().out
