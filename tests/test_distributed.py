@@ -18,6 +18,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -56,8 +57,6 @@ def _model():
 
 
 def _worker(process_id: int, port: int, out: pathlib.Path) -> None:
-    import time
-
     started = time.perf_counter()
 
     def log(what: str) -> None:  # where the time goes, in the process' log
@@ -133,11 +132,12 @@ def _run_cluster(out: pathlib.Path, timeout: float = 120.0) -> None:
         )
         for i, log in enumerate(logs)
     ]
-    codes = []
+    codes: list = []
+    deadline = time.monotonic() + timeout  # for the whole cluster, not per process
     try:
         for p in procs:
             try:
-                codes.append(p.wait(timeout=timeout))
+                codes.append(p.wait(timeout=max(deadline - time.monotonic(), 0.1)))
             except subprocess.TimeoutExpired:
                 codes.append(f"timed out after {timeout} s")
     finally:
