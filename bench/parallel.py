@@ -75,22 +75,23 @@ def bench_data_parallel(devices, batch, steps, hidden, repeats):
         "y": jax.random.normal(jax.random.key(2), (batch, steps, 1)),
     }
 
-    def loss_fn(p, b):
+    def loss_fn(p, b, key):
         out, _ = jaxrnn.dynamic_unroll(cell, p, b["x"])
-        return jnp.mean((out - b["y"]) ** 2)
+        return jnp.mean((out - b["y"]) ** 2), {}
 
     opt = optax.sgd(1e-2)
     mesh = jaxrnn.make_mesh(devices)
     step = jaxrnn.data_parallel_train_step(loss_fn, opt, mesh)
-    p, s = jaxrnn.replicate((params, opt.init(params)), mesh)
+    state = jaxrnn.replicate(jaxrnn.TrainState(params, opt.init(params), jnp.zeros((), jnp.int32)), mesh)
     b = jaxrnn.shard_batch(data, mesh)
+    key = jax.random.key(0)
     start = time.perf_counter()
-    jax.block_until_ready(step(p, s, b))  # first call compiles
+    jax.block_until_ready(step(state, b, key))  # first call compiles
     compile_s = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(step(p, s, b))
+        jax.block_until_ready(step(state, b, key))
         times.append(time.perf_counter() - start)
     return compile_s, statistics.median(times)
 

@@ -1,4 +1,4 @@
-"""A small, reusable training loop on optax: jitted steps, evaluation, checkpoints, exact resume.
+"""The training loop of every task: jitted steps, evaluation, checkpoints, exact resume, time budgets.
 
 The model is a loss function ``loss_fn(params, batch, key) -> (loss, metrics)``
 and the data a function ``batches(epoch) -> iterable of batches`` that gives the
@@ -14,7 +14,8 @@ import json
 import math
 import os
 import pathlib
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any, NamedTuple
 
 import jax
@@ -22,25 +23,32 @@ import jax.numpy as jnp
 import optax
 
 from jaxrnn import checkpoint as ckpt
+from jaxrnn import runs
+from jaxrnn.progress import TrainingProgress, leading_dim, progress_bar
+from jaxrnn.train_step import (
+    Batch,
+    LossFn,
+    StepFn,
+    TrainState,
+    check_ema_decay,
+    init_train_state,
+    make_optimizer,
+    make_train_step,
+)
+
+__all__ = [
+    "NonFiniteLossError",
+    "TrainState",
+    "check_ema_decay",
+    "evaluate",
+    "fit",
+    "init_train_state",
+    "make_optimizer",
+    "make_train_step",
+    "progress_bar",
+]
 
 Array = jax.Array
-Batch = Any
-LossFn = Callable[[Any, Batch, Array], tuple[Array, dict[str, Array]]]
-
-
-class TrainState(NamedTuple):
-    """Everything a step changes: params, optimizer state, the step counter (int32 scalar) and,
-    when weight averaging is on, the exponential moving average of the params (else None)."""
-
-    params: Any
-    opt_state: Any
-    step: Array
-    ema_params: Any = None
-
-    @property
-    def eval_params(self) -> Any:
-        """The params to evaluate: the moving average when weight averaging is on, else ``params``."""
-        return self.params if self.ema_params is None else self.ema_params
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -52,123 +60,6 @@ class NonFiniteLossError(FloatingPointError):
         self.last_checkpoint = last_checkpoint
 
 
-def make_optimizer(
-    learning_rate: float | optax.Schedule = 1e-3,
-    *,
-    optimizer: str = "adam",
-    clip_norm: float | None = None,
-) -> optax.GradientTransformation:
-    """An optax optimizer, optionally preceded by gradient clipping by global norm.
-
-    Args:
-      learning_rate: a float or an optax schedule (``optax.exponential_decay(...)``, ...).
-      optimizer: ``"adam"`` (default), ``"sgd"``, ``"momentum"`` (0.9), ``"rmsprop"`` or ``"adamw"``.
-      clip_norm: clip gradients to this global norm first (``optax.clip_by_global_norm``), or None.
-
-    Returns:
-      An ``optax.GradientTransformation``.
-    """
-    factories = {
-        "adam": lambda lr: optax.adam(lr),
-        "adamw": lambda lr: optax.adamw(lr),
-        "sgd": lambda lr: optax.sgd(lr),
-        "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
-        "rmsprop": lambda lr: optax.rmsprop(lr),
-    }
-    if optimizer not in factories:
-        raise ValueError(f"optimizer must be one of {sorted(factories)}; got {optimizer!r}")
-    if not callable(learning_rate) and (not isinstance(learning_rate, (int, float)) or learning_rate <= 0):
-        raise ValueError(
-            f"learning_rate must be a positive number or an optax schedule; got {learning_rate!r}"
-        )
-    opt = factories[optimizer](learning_rate)
-    if clip_norm is None:
-        return opt
-    if not isinstance(clip_norm, (int, float)) or clip_norm <= 0:
-        raise ValueError(f"clip_norm must be a positive number or None; got {clip_norm!r}")
-    return optax.chain(optax.clip_by_global_norm(clip_norm), opt)
-
-
-def progress_bar(*args, **kwargs):
-    """A tqdm bar: a notebook widget in Jupyter when ipywidgets is installed, else a text bar.
-
-    (``tqdm.auto`` alone warns "IProgress not found" in notebooks without ipywidgets.)
-    """
-    import importlib.util
-
-    if importlib.util.find_spec("ipywidgets") is not None:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm
-    return tqdm(*args, **kwargs)
-
-
-def check_ema_decay(ema_decay: float | None) -> None:
-    """Raise a ValueError unless ``ema_decay`` is None or a number in (0, 1)."""
-    if ema_decay is not None and (
-        isinstance(ema_decay, bool) or not isinstance(ema_decay, (int, float)) or not 0 < ema_decay < 1
-    ):
-        raise ValueError(f"ema_decay must be a number in (0, 1) or None; got {ema_decay!r}")
-
-
-def init_train_state(
-    params: Any, optimizer: optax.GradientTransformation, ema_decay: float | None = None
-) -> TrainState:
-    """A fresh :class:`TrainState` at step 0; with ``ema_decay`` its average starts at ``params``."""
-    check_ema_decay(ema_decay)
-    with jax.numpy_dtype_promotion("standard"):
-        opt_state = optimizer.init(params)
-    ema = None if ema_decay is None else jax.tree.map(jnp.array, params)
-    return TrainState(params, opt_state, jnp.zeros((), jnp.int32), ema)
-
-
-def make_train_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, ema_decay: float | None = None
-) -> Callable[[TrainState, Batch, Array], tuple[TrainState, Array, dict[str, Array]]]:
-    """One un-jitted optimisation step: ``step(state, batch, key) -> (state, loss, metrics)``.
-
-    ``value_and_grad`` of ``loss_fn`` at ``state.params`` followed by the optax
-    update. It is returned un-jitted so that callers can wrap it (``jax.jit``,
-    or a data-parallel ``shard_map``) as they need; :func:`fit` jits it.
-
-    Args:
-      loss_fn: ``loss_fn(params, batch, key) -> (loss scalar, {name: scalar})``.
-      optimizer: an optax ``GradientTransformation``.
-      ema_decay: also keep ``state.ema_params``, the exponential moving average of the params
-        after each update: ``ema <- d * ema + (1 - d) * params`` (Polyak averaging) with
-        ``d = min(ema_decay, (1 + n) / (10 + n))`` at the ``n``-th update, as TF's
-        ``ExponentialMovingAverage(decay, num_updates)`` does, so that the average forgets the
-        initial params quickly early in training; the state must come from
-        ``init_train_state(..., ema_decay=...)``.
-    """
-    check_ema_decay(ema_decay)
-
-    def step(state: TrainState, batch: Batch, key: Array):
-        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-        # optax mixes Python floats with int32 step counts (Adam's bias correction), which strict
-        # dtype promotion rejects; the model code above stays under the caller's promotion mode
-        with jax.numpy_dtype_promotion("standard"):
-            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-            params = optax.apply_updates(state.params, updates)
-            ema = state.ema_params
-            if ema_decay is not None:
-                if ema is None:
-                    raise ValueError(
-                        "ema_decay is set but state.ema_params is None; use init_train_state(..., ema_decay)"
-                    )
-                n = state.step.astype(jnp.float32)
-                d = jnp.minimum(jnp.float32(ema_decay), (1 + n) / (10 + n))
-                ema = jax.tree.map(lambda a, p: (d * a + (1 - d) * p).astype(a.dtype), ema, params)
-        return TrainState(params, opt_state, state.step + 1, ema), loss, metrics
-
-    return step
-
-
-def _batch_size(batch: Batch) -> int:
-    leaves = jax.tree.leaves(batch)
-    return int(leaves[0].shape[0]) if leaves and getattr(leaves[0], "ndim", 0) else 1
-
-
 def evaluate(
     eval_fn: Callable[[Any, Batch], dict[str, Array]], params: Any, batches: Iterable[Batch]
 ) -> dict[str, float]:
@@ -176,7 +67,7 @@ def evaluate(
     totals: dict[str, float] = {}
     count = 0
     for batch in batches:
-        n = _batch_size(batch)
+        n = leading_dim(batch)
         for name, value in eval_fn(params, batch).items():
             totals[name] = totals.get(name, 0.0) + float(value) * n
         count += n
@@ -185,16 +76,91 @@ def evaluate(
     return {name: total / count for name, total in totals.items()}
 
 
-def _save(directory, state: TrainState, key: Array, epoch: int, offset: int, history: dict, partial, keep):
+def _save(directory, state: TrainState, key: Array, position: tuple[int, int], logs: tuple, elapsed, keep):
+    history, partial = logs
     tree = {
         "train_state": state,
         "key": jax.random.key_data(key),
-        "epoch": epoch,
-        "offset": offset,
+        "epoch": position[0],
+        "offset": position[1],
         # the running sums of the unfinished epoch, so a resumed epoch's averages are complete
         "history": json.dumps({"history": history, "partial": partial}),
+        # training seconds so far, over all resumes: what a time budget (minutes=) counts
+        "elapsed": float(elapsed),
     }
     return ckpt.save_checkpoint(directory, int(state.step), tree, max_to_keep=keep)
+
+
+class _Resumed(NamedTuple):
+    path: pathlib.Path
+    state: TrainState
+    key: Array
+    epoch: int
+    offset: int
+    history: dict
+    partial: dict
+    elapsed: float
+
+
+def _restore(checkpoint_dir, state: TrainState, key: Array, ema_decay: float | None) -> _Resumed | None:
+    """The latest good checkpoint of ``checkpoint_dir`` in the shapes of ``state``, or None."""
+    path = ckpt.latest_checkpoint(checkpoint_dir)
+    if path is None:
+        return None
+    raw = ckpt.restore_checkpoint(path)
+    # checkpoints written before weight averaging / time budgets existed lack these fields
+    raw["train_state"].setdefault("ema_params", None)
+    raw.setdefault("elapsed", 0.0)
+    has_average = raw["train_state"]["ema_params"] is not None
+    if has_average != (ema_decay is not None):
+        raise ValueError(
+            f"checkpoint {str(path)!r} was written "
+            f"{'with' if has_average else 'without'} weight averaging but ema_decay={ema_decay!r}; "
+            "resume with the run's own setting, or pass restart=True (--restart) to start over"
+        )
+    template = {
+        "train_state": state,
+        "key": jax.random.key_data(key),
+        "epoch": 0,
+        "offset": 0,
+        "history": "",
+        "elapsed": 0.0,
+    }
+    saved = ckpt.structure_like(template, raw, path)
+    logs = json.loads(saved["history"])
+    return _Resumed(
+        path,
+        jax.tree.map(jnp.asarray, saved["train_state"]),
+        jax.random.wrap_key_data(jnp.asarray(saved["key"])),
+        int(saved["epoch"]),
+        int(saved["offset"]),
+        logs["history"],
+        logs["partial"],
+        float(saved["elapsed"]),
+    )
+
+
+def _check_fit_arguments(
+    epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart
+) -> None:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
+    if checkpoint_every is not None and (
+        not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every <= 0
+    ):
+        raise ValueError(f"checkpoint_every must be a positive int or None; got {checkpoint_every!r}")
+    if minutes is not None and (
+        isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0
+    ):
+        raise ValueError(f"minutes must be a positive number or None; got {minutes!r}")
+    if max_steps is not None and (
+        not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 0
+    ):
+        raise ValueError(f"max_steps must be a non-negative int or None; got {max_steps!r}")
+    if (eval_fn is None) != (eval_batches is None):
+        raise ValueError("eval_fn and eval_batches must be given together; got only one of them")
+    if not isinstance(restart, bool):
+        raise TypeError(f"restart must be a bool; got {restart!r}")
 
 
 def fit(
@@ -202,21 +168,28 @@ def fit(
     params: Any,
     batches: Callable[[int], Iterable[Batch]],
     *,
-    key: Array,
+    key: Array | int,
     epochs: int,
     optimizer: optax.GradientTransformation | None = None,
     eval_fn: Callable[[Any, Batch], dict[str, Array]] | None = None,
     eval_batches: Callable[[], Iterable[Batch]] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    config: Mapping[str, Any] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     max_to_keep: int | None = 3,
-    resume: bool = True,
+    restart: bool = False,
+    resume: bool | None = None,
     max_steps: int | None = None,
+    minutes: float | None = None,
     quiet: bool = False,
-    step_fn: Callable | None = None,
+    step_fn: StepFn | None = None,
     ema_decay: float | None = None,
+    units: str = "seq",
+    batch_size_fn: Callable[[Batch], int] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[TrainState, dict[str, list]]:
-    """Train ``params`` to minimise ``loss_fn`` with optax; evaluate, checkpoint and resume.
+    """Train ``params`` to minimise ``loss_fn`` with optax; evaluate, checkpoint, resume, stop on time.
 
     Args:
       loss_fn: ``loss_fn(params, batch, key) -> (loss scalar, {name: scalar})``.
@@ -228,82 +201,128 @@ def fit(
       optimizer: default ``make_optimizer()`` (Adam, 1e-3).
       eval_fn: ``eval_fn(params, batch) -> {name: batch mean}``, run after each epoch.
       eval_batches: ``eval_batches() -> iterable of held-out batches``.
-      checkpoint_dir: where to save; None saves nothing.
+      out_dir: a run directory: checkpoints go to ``out_dir/checkpoints`` (unless
+        ``checkpoint_dir`` says otherwise) and ``metrics.json`` (history, step, seconds, why it
+        stopped) and ``training_curves.png`` are written there.
+      config: a JSON-able dict describing the run (needs ``out_dir``): saved as
+        ``out_dir/config.json``; resuming with a config that differs in more than the training
+        length raises :class:`jaxrnn.runs.ConfigMismatchError` (see :func:`jaxrnn.runs.prepare_run`).
+      checkpoint_dir: where to save checkpoints; None (and no ``out_dir``) saves nothing.
       checkpoint_every: also save every this many steps (a save always happens at the end).
       max_to_keep: newest checkpoints kept.
-      resume: continue from the latest good checkpoint in ``checkpoint_dir`` when there is one.
+      restart: ignore the checkpoints already in ``checkpoint_dir`` and start from ``params``;
+        they are moved to ``checkpoint_dir/replaced-<time>/``, never deleted. False (default)
+        resumes from the latest good checkpoint when there is one.
+      resume: the former name: ``resume=False`` is ``restart=True``.
       max_steps: stop after this global step (e.g. to simulate an interruption), saving first.
+      minutes: a time budget for the whole run, over all resumes (the seconds used are stored in
+        the checkpoint): training stops, saving first, after the step that exhausts it.
       quiet: no progress bar.
-      step_fn: a replacement for ``jax.jit(make_train_step(loss_fn, optimizer))``
-        with the same signature (e.g. a data-parallel step).
+      step_fn: a replacement for ``jax.jit(make_train_step(loss_fn, optimizer, ema_decay))``
+        with the same signature ``(state, batch, key) -> (state, loss, metrics)``, e.g.
+        :func:`jaxrnn.data_parallel_train_step` (the same step, sharded over a mesh).
       ema_decay: keep an exponential moving average of the params (Polyak averaging, see
         :func:`make_train_step`) in ``state.ema_params``, saved in checkpoints; evaluation
         after each epoch then uses the average. None (default) trains without it.
+      units: the name of what ``batch_size_fn`` counts, shown on the bar as ``<units>/s``.
+      batch_size_fn: ``batch -> int``, the units in one batch (default: the leading dimension of
+        its first array, i.e. sequences; e.g. ``lambda b: int(b["mask"].sum())`` with ``units="tok"``).
+      clock: the seconds source of the time budget and the throughput.
 
     Returns:
       ``(state, history)``: the final :class:`TrainState` and a dict of lists:
-      ``step``/``loss`` per step, ``epoch`` and ``train_<metric>`` / ``eval_<metric>`` per epoch.
+      ``step``/``loss`` per step, ``epoch``, ``seconds`` (training seconds so far, over resumes)
+      and ``train_<metric>`` / ``eval_<metric>`` per epoch.
 
     Raises:
       NonFiniteLossError: a loss was NaN or inf; no checkpoint is written for
         that step, so the last good checkpoint stays the latest.
+      jaxrnn.runs.ConfigMismatchError: ``config`` differs from the run's saved one.
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
-    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
-        raise ValueError(f"checkpoint_every must be a positive int or None; got {checkpoint_every!r}")
-    if (eval_fn is None) != (eval_batches is None):
-        raise ValueError("eval_fn and eval_batches must be given together; got only one of them")
+    if resume is not None:
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume must be a bool or None; got {resume!r}")
+        restart = restart or not resume
+    _check_fit_arguments(epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart)
+    if config is not None and out_dir is None:
+        raise ValueError("config is saved as out_dir/config.json: pass out_dir too; got out_dir=None")
+    out = None if out_dir is None else pathlib.Path(out_dir)
+    if out is not None and checkpoint_dir is None:
+        checkpoint_dir = out / "checkpoints"
+    # with several processes (jax.distributed) the first one writes the run's files
+    writer = jax.process_index() == 0
+    if config is not None and out is not None and writer:
+        runs.prepare_run(out, config, restart=restart)  # before compiling: a refused run costs nothing
+    if restart and checkpoint_dir is not None and writer:
+        runs.archive_checkpoints(checkpoint_dir)
     optimizer = optimizer or make_optimizer()
     step_fn = step_fn or jax.jit(make_train_step(loss_fn, optimizer, ema_decay))
     state = init_train_state(params, optimizer, ema_decay)
     key = jax.random.key(key) if isinstance(key, int) else key
     history: dict[str, list] = {"step": [], "loss": [], "epoch": []}
-    start_epoch, offset = 0, 0
+    start_epoch, offset, elapsed0 = 0, 0, 0.0
     partial: dict = {"sums": {}, "count": 0}
+    # restart: the writer has moved the old checkpoints aside; the other processes must not race it
+    resumed = None if checkpoint_dir is None or restart else _restore(checkpoint_dir, state, key, ema_decay)
     last_saved = None
-    if checkpoint_dir is not None and resume and ckpt.latest_checkpoint(checkpoint_dir) is not None:
-        template = {
-            "train_state": state,
-            "key": jax.random.key_data(key),
-            "epoch": 0,
-            "offset": 0,
-            "history": "",
-        }
-        last_saved = ckpt.latest_checkpoint(checkpoint_dir)
-        raw = ckpt.restore_checkpoint(last_saved)
-        # checkpoints written before weight averaging existed have no ema_params field
-        raw["train_state"].setdefault("ema_params", None)
-        has_average = raw["train_state"]["ema_params"] is not None
-        if has_average != (ema_decay is not None):
-            raise ValueError(
-                f"checkpoint {str(last_saved)!r} was written "
-                f"{'with' if has_average else 'without'} weight averaging but ema_decay={ema_decay!r}; "
-                "resume with the run's own setting, or pass resume=False to start over"
-            )
-        saved = ckpt.structure_like(template, raw, last_saved)
-        state = jax.tree.map(jnp.asarray, saved["train_state"])
-        key = jax.random.wrap_key_data(jnp.asarray(saved["key"]))
-        start_epoch, offset = int(saved["epoch"]), int(saved["offset"])
-        loaded = json.loads(saved["history"])
-        history, partial = loaded["history"], loaded["partial"]
+    if resumed is not None:
+        last_saved, state, key = resumed.path, resumed.state, resumed.key
+        start_epoch, offset, elapsed0 = resumed.epoch, resumed.offset, resumed.elapsed
+        history, partial = resumed.history, resumed.partial
+    budget = None if minutes is None else 60.0 * minutes
+    started = clock()
+
+    def elapsed() -> float:
+        return elapsed0 + clock() - started
 
     def save(epoch: int, offset: int) -> None:
         nonlocal last_saved
-        if checkpoint_dir is not None:
-            last_saved = _save(checkpoint_dir, state, key, epoch, offset, history, partial, max_to_keep)
+        if checkpoint_dir is not None and writer:
+            last_saved = _save(
+                checkpoint_dir, state, key, (epoch, offset), (history, partial), elapsed(), max_to_keep
+            )
+            write_metrics("running")
+
+    def write_metrics(stopped: str) -> None:
+        if out is not None and writer:
+            out.mkdir(parents=True, exist_ok=True)
+            runs.write_json(
+                out / "metrics.json",
+                {"history": history, "step": int(state.step), "seconds": elapsed(), "stopped": stopped},
+            )
 
     step = int(state.step)
-    if max_steps is not None and step >= max_steps:  # a finished run that is resumed has nothing to do
+    # a finished run that is resumed has nothing to do
+    if max_steps is not None and step >= max_steps:
         return state, history
-    bar = progress_bar(
-        total=None if epochs == 0 else epochs, initial=start_epoch, disable=quiet, unit="epoch"
+    if budget is not None and elapsed0 >= budget:
+        return state, history
+    steps_per_epoch: int | None = None
+
+    def total_steps() -> int | None:
+        total = None if steps_per_epoch is None else epochs * steps_per_epoch
+        return max_steps if total is None else min(total, max_steps or total)
+
+    progress = TrainingProgress(
+        total_steps(),
+        initial=step,
+        units=units,
+        batch_size_fn=batch_size_fn,
+        budget_s=None if budget is None else budget - elapsed0,
+        disable=quiet,
+        clock=clock,
     )
+    stopped = "finished"
     try:
         for epoch in range(start_epoch, epochs):
+            data = batches(epoch)
+            if isinstance(data, Sized):
+                steps_per_epoch = len(data)
+                progress.set_total(total_steps())
             sums: dict[str, float] = partial["sums"]
             # a resumed epoch skips the batches the interrupted run already used
-            for i, batch in enumerate(itertools.islice(batches(epoch), offset, None), start=offset):
+            i = offset
+            for i, batch in enumerate(itertools.islice(data, offset, None), start=offset + 1):
                 state, loss, metrics = step_fn(state, batch, jax.random.fold_in(key, step))
                 loss = float(loss)
                 if not math.isfinite(loss):
@@ -320,26 +339,38 @@ def fit(
                 for name, value in {"loss": loss, **metrics}.items():
                     sums[name] = sums.get(name, 0.0) + float(value)
                 partial["count"] += 1
-                if checkpoint_every and step % checkpoint_every == 0:
-                    save(epoch, i + 1)
+                progress.update(batch, loss, epoch=f"{epoch + 1}/{epochs}")
                 if max_steps is not None and step >= max_steps:
-                    save(epoch, i + 1)
-                    return state, history
-                if not quiet:
-                    bar.set_postfix(loss=f"{loss:.4g}", step=step, refresh=False)
+                    stopped = "max_steps"
+                elif budget is not None and elapsed() >= budget:
+                    stopped = "time budget"
+                if stopped != "finished":
+                    save(epoch, i)
+                    break
+                if checkpoint_every and step % checkpoint_every == 0:
+                    save(epoch, i)
+            if stopped != "finished":
+                break
+            if steps_per_epoch is None:
+                steps_per_epoch = i  # known after one whole pass, for the bar's total and ETA
+                progress.set_total(total_steps())
             offset = 0
             history["epoch"].append(epoch + 1)
+            history.setdefault("seconds", []).append(elapsed())
             for name, total in sums.items():
                 history.setdefault(f"train_{name}", []).append(total / max(partial["count"], 1))
             partial = {"sums": {}, "count": 0}
-            if eval_fn is not None:
+            if eval_fn is not None and eval_batches is not None:
                 for name, value in evaluate(eval_fn, state.eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
-            bar.update(1)
-            if not quiet:
-                shown = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith(("train_", "eval_"))}
-                bar.set_postfix(shown)
-        save(epochs, 0)
+            progress.extra = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith("eval_")}
+        else:
+            save(epochs, 0)
     finally:
-        bar.close()
+        progress.close()
+    write_metrics(stopped)
+    if out is not None and writer and history["step"]:
+        from jaxrnn.plots import plot_training_curves
+
+        plot_training_curves(history, out / "training_curves.png", title=out.name)
     return state, history

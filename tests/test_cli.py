@@ -27,7 +27,8 @@ def test_help_lists_commands(capsys):
         (["train", "translator", "--attention", "dot"], "argument --attention: invalid choice: 'dot'"),
         (["train", "classifier", "--cell", "rnn"], "argument --cell: invalid choice: 'rnn'"),
         (["train", "classifier", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
-        (["generate", "--checkpoint", "x", "--seed", "ones"], "argument --seed: invalid choice: 'ones'"),
+        (["generate", "--checkpoint", "x", "--start", "ones"], "argument --start: invalid choice: 'ones'"),
+        (["train", "regressor", "--seed", "zeros"], "argument --seed: invalid int value: 'zeros'"),
         (
             ["train", "classifier", "--unroll", "0"],
             "argument --unroll: must be a positive int or 'auto'; got '0'",
@@ -114,7 +115,7 @@ def test_train_regressor_then_generate(tmp_path, capsys):
     metrics = json.loads((run / "metrics.json").read_text())
     assert len(metrics["history"]["loss"]) == 60
     assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(run / "checkpoints")) == 60
-    assert cli.main(["generate", "--checkpoint", str(run), "--seed", "zeros", "--steps", "25"]) == 0
+    assert cli.main(["generate", "--checkpoint", str(run), "--start", "zeros", "--steps", "25"]) == 0
     seq = json.loads((run / "generated-zeros.json").read_text())["sequence"]
     assert len(seq) == 20 + 25 and (run / "generated-zeros.png").stat().st_size > 0
     # reference: the same params read back independently and fed back step by step in float64 NumPy
@@ -142,3 +143,129 @@ def test_nan_loss_stops_with_step_and_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "jaxrnn: error: loss became nan at step 2" in err and "Traceback" not in err
     assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(run / "checkpoints")) == 1
+
+
+TINY = ["train", "classifier", "--train-size", "100", "--num-units", "4", "--batch-size", "50", "--quiet"]
+
+
+def test_a_run_is_never_overwritten_by_another_configuration(tmp_path, capsys):
+    run = tmp_path / "clf"
+    assert cli.main([*TINY, "--epochs", "1", "--out", str(run)]) == 0
+    first = checkpoint.latest_checkpoint(run / "checkpoints")
+    saved = first.read_bytes()
+    capsys.readouterr()
+    # another learning rate on the same directory: refused, naming the field and the ways out
+    assert cli.main([*TINY, "--epochs", "2", "--learning-rate", "0.5", "--out", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "learning_rate: saved 0.01, requested 0.5" in err and "--out" in err and "--restart" in err
+    assert checkpoint.latest_checkpoint(run / "checkpoints") == first and first.read_bytes() == saved
+    assert json.loads((run / "config.json").read_text())["learning_rate"] == 0.01
+    # more epochs: the same run, resumed (2 steps per epoch)
+    assert cli.main([*TINY, "--epochs", "2", "--out", str(run)]) == 0
+    assert "after 2 epochs (4 steps" in capsys.readouterr().out
+    assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(run / "checkpoints")) == 4
+    # --restart: a new run in the same directory; the old checkpoints are moved, not deleted
+    assert cli.main([*TINY, "--epochs", "1", "--learning-rate", "0.5", "--restart", "--out", str(run)]) == 0
+    assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(run / "checkpoints")) == 2
+    (replaced,) = (run / "checkpoints").glob("replaced-*")
+    assert checkpoint.checkpoint_step(checkpoint.latest_checkpoint(replaced)) == 4
+    assert json.loads((run / "config.json").read_text())["learning_rate"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--units", "0"], "num_units must be a positive int; got 0"),
+        (["--num-units", "-3"], "num_units must be a positive int; got -3"),
+        (["--learning-rate", "0"], "learning_rate must be a positive number; got 0.0"),
+        (["--batch-size", "0"], "batch_size must be a positive int; got 0"),
+        (["--epochs", "0"], "epochs must be a positive int; got 0"),
+        (["--clip-norm", "0"], "clip_norm must be a positive number; got 0.0"),
+        (["--minutes", "0"], "minutes must be a positive number; got 0.0"),
+    ],
+)
+def test_explicit_zero_or_negative_is_an_error_not_a_default(flags, message, tmp_path, capsys):
+    run = tmp_path / "r"
+    assert cli.main([*TINY, *flags, "--out", str(run)]) == 1
+    assert f"jaxrnn: error: {message}" in capsys.readouterr().err
+    assert not run.exists()  # refused before anything was written
+
+
+def test_regressor_flags_are_the_shared_ones(tmp_path, capsys):
+    run = tmp_path / "reg"
+    argv = ["train", "regressor", "--num-units", "4", "--steps", "3", "--out", str(run), "--quiet"]
+    assert cli.main([*argv, "--seed", "1"]) == 0
+    assert "after 3 steps" in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["num_units"] == 4
+    assert cli.main([*argv, "--seed", "2"]) == 1
+    assert "seed: saved 1, requested 2" in capsys.readouterr().err
+    assert cli.main(["train", "regressor", "--units", "0", "--out", str(tmp_path / "z"), "--quiet"]) == 1
+    assert "num_units must be a positive int; got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "config_type, function, not_on_the_command_line",
+    [
+        ("ClassifierConfig", "jaxrnn.tasks.classifier:train_classifier", {"test_size", "plot"}),
+        ("RegressorConfig", "jaxrnn.tasks.regressor:train_regressor", {"n_steps", "plot"}),
+    ],
+)
+def test_each_config_names_exactly_its_training_function_arguments(
+    config_type, function, not_on_the_command_line
+):
+    import dataclasses
+    import importlib
+    import inspect
+
+    from jaxrnn.tasks import configs
+
+    module, name = function.split(":")
+    parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    fields = {f.name: f.default for f in dataclasses.fields(getattr(configs, config_type))}
+    assert set(fields) == set(parameters) - not_on_the_command_line
+    for field, default in fields.items():  # the same defaults, so the CLI and Python agree
+        assert default == parameters[field].default, field
+
+
+def test_flags_come_from_the_config_with_aliases(capsys):
+    from jaxrnn.tasks.configs import ClassifierConfig, RegressorConfig, config_from_arguments
+
+    parser = cli._build_parser()
+    args = parser.parse_args(["train", "classifier", "--units", "7", "--layers", "2", "--unroll", "auto"])
+    config = config_from_arguments(ClassifierConfig, args)
+    assert config == ClassifierConfig(num_units=7, num_layers=2, unroll="auto")
+    args = parser.parse_args(["train", "regressor", "--iterations", "9", "--restart", "--minutes", "1.5"])
+    assert config_from_arguments(RegressorConfig, args) == RegressorConfig(
+        iterations=9, restart=True, minutes=1.5
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "regressor", "--help"])
+    text = capsys.readouterr().out
+    for flag in (
+        "--num-units",
+        "--units",
+        "--steps",
+        "--iterations",
+        "--out",
+        "--restart",
+        "--minutes",
+        "--seed",
+    ):
+        assert flag in text, flag
+    with pytest.raises(TypeError, match="config must be a ClassifierConfig or a RegressorConfig; got dict"):
+        from jaxrnn.tasks.configs import train
+
+        train({"epochs": 1})
+
+
+def test_a_budget_that_ends_before_the_first_epoch_is_reported(tmp_path, capsys):
+    run = tmp_path / "clf"
+    # 1e-4 minutes: the budget is spent after the first step, long before the epoch's end
+    assert cli.main([*TINY, "--epochs", "3", "--minutes", "0.0001", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy no epoch finished after 0 epochs (1 steps" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["history"]["step"] == [1]
+    # the budget is spent: running it again does nothing; a larger one continues the same run
+    assert cli.main([*TINY, "--epochs", "3", "--minutes", "0.0001", "--out", str(run)]) == 0
+    assert "(1 steps" in capsys.readouterr().out

@@ -223,6 +223,11 @@ def _regression_problem():
     return params, {"x": x, "y": y, "len": lengths}, loss_fn
 
 
+def _train_loss(loss_fn):
+    """The trainer's loss signature ``(params, batch, key) -> (loss, metrics)``."""
+    return lambda p, b, key: (loss_fn(p, b, key), {"half": 0.5 * loss_fn(p, b, key)})
+
+
 def check_data_parallel_equals_single_device_adam():
     import jax
     import optax
@@ -233,16 +238,19 @@ def check_data_parallel_equals_single_device_adam():
     opt = optax.adam(1e-2)
     mesh = jaxrnn.make_mesh()
     assert mesh.shape["data"] == NUM_DEVICES
-    dp_step = jaxrnn.data_parallel_train_step(loss_fn, opt, mesh)
+    dp_step = jaxrnn.data_parallel_train_step(_train_loss(loss_fn), opt, mesh)
 
     @jax.jit
-    def single_step(p, s, b, key):
+    def single_step(p, s, b, key):  # written out by hand, without the trainer
         loss, g = jax.value_and_grad(loss_fn)(p, b, key)
         u, s = opt.update(g, s, p)
         return optax.apply_updates(p, u), s, loss
 
-    p1, s1 = params, opt.init(params)
-    p2, s2 = jaxrnn.replicate((params, opt.init(params)), mesh)
+    with jax.numpy_dtype_promotion("standard"):
+        p1, s1 = params, opt.init(params)
+        state = jaxrnn.replicate(
+            jaxrnn.TrainState(params, opt.init(params), jax.numpy.zeros((), "int32")), mesh
+        )
     sharded = jaxrnn.shard_batch(batch, mesh)
     for leaf in jax.tree.leaves(sharded):
         shards = leaf.addressable_shards
@@ -252,10 +260,42 @@ def check_data_parallel_equals_single_device_adam():
         # optax's adam mixes a Python float with its int32 step count, which strict promotion refuses
         with jax.numpy_dtype_promotion("standard"):
             p1, s1, l1 = single_step(p1, s1, batch, key)
-            p2, s2, l2 = dp_step(p2, s2, sharded if i % 2 else batch, key)  # host arrays work too
+        state, l2, metrics = dp_step(state, sharded if i % 2 else batch, key)  # host arrays work too
         _close(l2, l1, 1e-12, f"loss at step {i}")
-    for a, b in zip(jax.tree.leaves(p2), jax.tree.leaves(p1)):
+        _close(metrics["half"], 0.5 * l1, 1e-12, f"metrics at step {i}")
+    assert int(state.step) == 3
+    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(p1)):
         _close(a, b, 1e-12, "params after 3 adam steps")
+        assert a.sharding.is_fully_replicated and len(a.sharding.device_set) == NUM_DEVICES
+
+
+def check_fit_with_the_data_parallel_step_equals_fit_without_it():
+    import jax
+    import numpy as np
+    import optax
+
+    import jaxrnn
+
+    params, batch, loss_fn = _regression_problem()
+    x = {k: np.concatenate([np.asarray(v)] * 2) for k, v in batch.items()}  # 32 rows, 2 batches of 16
+
+    def batches(epoch):
+        order = np.random.default_rng(epoch).permutation(32)
+        return [{k: v[order[i : i + 16]] for k, v in x.items()} for i in (0, 16)]
+
+    opt = optax.adam(1e-2)
+    kw = dict(key=jax.random.key(7), epochs=2, optimizer=opt, ema_decay=0.5, quiet=True)
+    mesh = jaxrnn.make_mesh()
+    step = jaxrnn.data_parallel_train_step(_train_loss(loss_fn), opt, mesh, ema_decay=0.5)
+    with jax.numpy_dtype_promotion("standard"):
+        one, h1 = jaxrnn.fit(_train_loss(loss_fn), params, batches, **kw)
+        dp, h2 = jaxrnn.fit(_train_loss(loss_fn), params, batches, step_fn=step, **kw)
+    _close(h2["loss"], h1["loss"], 1e-12, "fit losses")
+    _close(h2["train_half"], h1["train_half"], 1e-12, "fit per-epoch metrics")
+    for a, b in zip(
+        jax.tree.leaves((dp.params, dp.ema_params)), jax.tree.leaves((one.params, one.ema_params))
+    ):
+        _close(a, b, 1e-12, "params and their average after fit")
         assert a.sharding.is_fully_replicated and len(a.sharding.device_set) == NUM_DEVICES
 
 
@@ -268,13 +308,15 @@ def check_data_parallel_gradient_is_mean_of_per_device_gradients():
 
     params, batch, loss_fn = _regression_problem()
     mesh = jaxrnn.make_mesh()
-    step = jaxrnn.data_parallel_train_step(loss_fn, optax.sgd(1.0), mesh)  # update = -grad
-    new, _, _ = step(params, optax.sgd(1.0).init(params), batch)
-    dp_grad = jax.tree.map(lambda a, b: np.asarray(a) - np.asarray(b), params, new)
+    step = jaxrnn.data_parallel_train_step(_train_loss(loss_fn), optax.sgd(1.0), mesh)  # update = -grad
+    state = jaxrnn.TrainState(params, optax.sgd(1.0).init(params), jax.numpy.zeros((), "int32"))
+    key = jax.random.key(3)
+    new, _, _ = step(state, batch, key)
+    dp_grad = jax.tree.map(lambda a, b: np.asarray(a) - np.asarray(b), params, new.params)
     # hand-chained: each device's gradient on its own 2 rows, then the average
     per = 16 // NUM_DEVICES
     grads = [
-        jax.grad(loss_fn)(params, jax.tree.map(lambda a, d=d: a[d * per : (d + 1) * per], batch))
+        jax.grad(loss_fn)(params, jax.tree.map(lambda a, d=d: a[d * per : (d + 1) * per], batch), key)
         for d in range(NUM_DEVICES)
     ]
     mean = jax.tree.map(lambda *g: np.mean(np.stack([np.asarray(a) for a in g]), axis=0), *grads)
@@ -291,17 +333,18 @@ def check_data_parallel_bad_inputs():
 
     params, batch, loss_fn = _regression_problem()
     mesh = jaxrnn.make_mesh()
-    step = jaxrnn.data_parallel_train_step(loss_fn, optax.sgd(0.1), mesh)
+    step = jaxrnn.data_parallel_train_step(_train_loss(loss_fn), optax.sgd(0.1), mesh)
     bad = jax.tree.map(lambda a: a[:12], batch)
+    state = jaxrnn.TrainState(params, optax.sgd(0.1).init(params), jax.numpy.zeros((), "int32"))
     with pytest.raises(
         ValueError, match=r"batch\['len'\] batch size must be divisible by .* \(8\); got batch size 12"
     ):
-        step(params, optax.sgd(0.1).init(params), bad)
+        step(state, bad, jax.random.key(0))
     with pytest.raises(ValueError, match=r"divisible by the number of devices .* \(8\); got batch size 12"):
         jaxrnn.shard_batch(bad, mesh)
     layer_mesh = jaxrnn.make_mesh(jax.devices()[:2], "layer")
     with pytest.raises(ValueError, match=r"mesh must have an axis named 'data'; got axes \('layer',\)"):
-        jaxrnn.data_parallel_train_step(loss_fn, optax.sgd(0.1), layer_mesh)
+        jaxrnn.data_parallel_train_step(_train_loss(loss_fn), optax.sgd(0.1), layer_mesh)
     with pytest.raises(ValueError, match=r"mesh must have an axis named 'data'"):
         jaxrnn.shard_batch(batch, layer_mesh)
 
@@ -434,23 +477,24 @@ def test_on_8_devices(device_results, check):
 def test_one_device_data_parallel_step_runs_and_meshes_are_checked():
     import jax
     import jax.numpy as jnp
+    import numpy as np
     import optax
 
     import jaxrnn
 
     mesh = jaxrnn.make_mesh(jax.devices()[:1])
-    loss_fn = lambda p, b: jnp.mean((b["x"] @ p["w"] - b["y"]) ** 2)
+    loss_fn = lambda p, b, key: (jnp.mean((b["x"] @ p["w"] - b["y"]) ** 2), {})
     p = {"w": jnp.ones((3, 1))}
     b = {"x": jnp.arange(12.0).reshape(4, 3) / 10, "y": jnp.ones((4, 1))}
     step = jaxrnn.data_parallel_train_step(loss_fn, optax.sgd(0.1), mesh)
-    new, _, loss = step(p, optax.sgd(0.1).init(p), b)
+    state = jaxrnn.TrainState(p, optax.sgd(0.1).init(p), jnp.zeros((), jnp.int32))
+    new, loss, _ = step(state, b, jax.random.key(0))
     # hand-derived gradient of the mean squared error: 2/N X^T (Xw - y)
-    import numpy as np
-
     x, y, w = np.asarray(b["x"], np.float64), np.asarray(b["y"], np.float64), np.ones((3, 1))
     grad = 2 / 4 * x.T @ (x @ w - y)
-    np.testing.assert_allclose(np.asarray(new["w"]), w - 0.1 * grad, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(new.params["w"]), w - 0.1 * grad, rtol=1e-6)
     np.testing.assert_allclose(float(loss), np.mean((x @ w - y) ** 2), rtol=1e-6)
+    assert int(new.step) == 1
     with pytest.raises(TypeError, match=r"mesh must be a jax.sharding.Mesh .*; got list"):
         jaxrnn.data_parallel_train_step(loss_fn, optax.sgd(0.1), jax.devices())
     with pytest.raises(TypeError, match=r"optimizer must be an optax GradientTransformation; got function"):

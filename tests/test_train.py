@@ -1,6 +1,10 @@
-"""The optax trainer: hand-chained reference loop, exact resume, NaN stop, clipping, schedules."""
+"""The optax trainer: hand-chained reference loop, exact resume, NaN stop, clipping, schedules, time budgets,
+restarts, the progress bar and run directories."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import jax
 import jax.numpy as jnp
@@ -285,3 +289,116 @@ def test_resuming_with_another_averaging_setting_is_a_clear_error(tmp_path):
     train.fit(loss_fn, init(), batches, ema_decay=0.9, max_steps=2, **kw)
     with pytest.raises(ValueError, match="written with weight averaging but ema_decay=None"):
         train.fit(loss_fn, init(), batches, **kw)
+
+
+OPT = train.make_optimizer(0.05)
+
+
+def _timed_step(seconds_per_step):
+    """The trainer's jitted step on a fake clock: every step takes ``seconds_per_step`` seconds."""
+    now = [0.0]
+    jitted = jax.jit(train.make_train_step(loss_fn, OPT))
+
+    def step(state, batch, key):
+        now[0] += seconds_per_step
+        return jitted(state, batch, key)
+
+    return step, lambda: now[0]
+
+
+def test_time_budget_is_the_total_over_resumes(tmp_path):
+    step, clock = _timed_step(10.0)
+    kw = dict(key=jax.random.key(0), epochs=5, checkpoint_dir=tmp_path, step_fn=step, clock=clock, quiet=True)
+    kw["optimizer"] = OPT
+    state, _ = train.fit(loss_fn, init(), batches, minutes=0.5, **kw)  # 30 s: 3 steps of 10 s
+    assert int(state.step) == 3
+    assert ckpt.restore_checkpoint(tmp_path)["elapsed"] == 30.0
+    again, _ = train.fit(loss_fn, init(), batches, minutes=0.5, **kw)  # spent already: nothing to do
+    assert int(again.step) == 3
+    longer, hist = train.fit(loss_fn, init(), batches, minutes=1.0, **kw)  # 30 s more
+    assert int(longer.step) == 6 and hist["step"] == [1, 2, 3, 4, 5, 6]
+    assert hist["seconds"] == [40.0]  # the end of epoch 0 (step 4), counted over both runs
+    # the same 6 steps without interruption or budget give the same params, bit for bit
+    full, _ = train.fit(
+        loss_fn, init(), batches, key=jax.random.key(0), epochs=5, max_steps=6, optimizer=OPT, quiet=True
+    )
+    for a, b in zip(jax.tree.leaves(longer.params), jax.tree.leaves(full.params)):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_restart_starts_over_and_keeps_the_old_checkpoints(tmp_path):
+    kw = dict(key=jax.random.key(0), epochs=2, checkpoint_dir=tmp_path, quiet=True)
+    old, _ = train.fit(loss_fn, init(), batches, max_steps=7, optimizer=optax.sgd(0.01), **kw)
+    state, hist = train.fit(loss_fn, init(), batches, max_steps=2, restart=True, **kw)
+    assert int(state.step) == 2 and hist["step"] == [1, 2]
+    assert ckpt.checkpoint_step(ckpt.latest_checkpoint(tmp_path)) == 2
+    (replaced,) = tmp_path.glob("replaced-*")
+    assert ckpt.checkpoint_step(ckpt.latest_checkpoint(replaced)) == 7  # moved, not deleted
+    kept = ckpt.restore_checkpoint(replaced)["train_state"]["params"]["w"]
+    assert kept.tobytes() == np.asarray(old.params["w"]).tobytes()
+    # resume=False, the former spelling, is a restart too
+    again, _ = train.fit(loss_fn, init(), batches, max_steps=2, resume=False, **kw)
+    assert len(list(tmp_path.glob("replaced-*"))) == 2 and int(again.step) == 2
+    # a fresh run of 2 steps, for reference
+    fresh, _ = train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=2, max_steps=2, quiet=True)
+    assert np.asarray(state.params["w"]).tobytes() == np.asarray(fresh.params["w"]).tobytes()
+
+
+def test_progress_bar_shows_loss_throughput_and_budget(capsys):
+    step, clock = _timed_step(2.0)  # 12 sequences per 2 s step: 6 per second
+    train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1, step_fn=step, clock=clock, minutes=1)
+    err = capsys.readouterr().err
+    assert "seq/s=6" in err and "loss=" in err and "4/4" in err and "budget=0.9 min" in err
+    # tokens: the caller says what a batch counts (here 3 features per row)
+    step, clock = _timed_step(2.0)
+    train.fit(
+        loss_fn,
+        init(),
+        batches,
+        key=jax.random.key(0),
+        epochs=1,
+        step_fn=step,
+        clock=clock,
+        units="tok",
+        batch_size_fn=lambda b: b[0].size,
+    )
+    assert "tok/s=18" in capsys.readouterr().err
+
+
+def test_out_dir_gets_metrics_curves_and_config(tmp_path):
+    from jaxrnn import runs
+
+    kw = dict(key=jax.random.key(0), out_dir=tmp_path, quiet=True)
+    config = {"learning_rate": 0.05, "epochs": 2}
+    train.fit(loss_fn, init(), batches, epochs=2, config=config, **kw)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stopped"] == "finished" and metrics["step"] == 8 and len(metrics["history"]["loss"]) == 8
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    assert json.loads((tmp_path / "config.json").read_text()) == config
+    # training longer is a resume; anything else is refused before any step, naming the field
+    state, _ = train.fit(loss_fn, init(), batches, epochs=3, config={**config, "epochs": 3}, **kw)
+    assert int(state.step) == 12
+    with pytest.raises(
+        runs.ConfigMismatchError, match=r"learning_rate: saved 0.05, requested 0.5.*--restart"
+    ):
+        train.fit(loss_fn, init(), batches, epochs=3, config={**config, "learning_rate": 0.5}, **kw)
+    assert ckpt.checkpoint_step(ckpt.latest_checkpoint(tmp_path / "checkpoints")) == 12
+    state, _ = train.fit(
+        loss_fn, init(), batches, epochs=1, config={**config, "learning_rate": 0.5}, restart=True, **kw
+    )
+    assert int(state.step) == 4 and json.loads((tmp_path / "config.json").read_text())["learning_rate"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(minutes=0), "minutes must be a positive number or None; got 0"),
+        (dict(minutes=-1.0), "minutes must be a positive number or None; got -1.0"),
+        (dict(max_steps=-1), "max_steps must be a non-negative int or None; got -1"),
+        (dict(checkpoint_every=0), "checkpoint_every must be a positive int or None; got 0"),
+        (dict(config={"a": 1}), "config is saved as out_dir/config.json: pass out_dir too"),
+    ],
+)
+def test_bad_fit_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1, quiet=True, **kwargs)

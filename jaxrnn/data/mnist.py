@@ -14,13 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxrnn.data.root import ENV_VAR, dataset_dir
+
 FILES = {
     "train_images": ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
     "train_labels": ("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
     "test_images": ("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
     "test_labels": ("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
 }
-ENV_VAR = "JAXRNN_DATA"
 
 
 class Mnist(NamedTuple):
@@ -88,8 +89,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, verify: bool = True
       ValueError: a file is corrupted (bad gzip, bad checksum, bad IDX header).
     """
     root = resolve_data_dir(data_dir)
-    if not (root / FILES["train_images"][0]).exists() and (root / "mnist").is_dir():
-        root = root / "mnist"
+    if not (root / FILES["train_images"][0]).exists():
+        root = dataset_dir("mnist", root)  # the $JAXRNN_DATA root's mnist/ folder
     arrays = {}
     for field, (filename, md5) in FILES.items():
         path = root / filename

@@ -6,15 +6,19 @@ the *global* batch, XLA's partitioner inserts the all-reduce that averages the
 per-device gradients (what ``pmap`` + ``lax.pmean`` does by hand). The same
 code runs on one CPU, several GPUs, a TPU slice, and several hosts.
 
-Multi-host recipe (one process per host, e.g. a TPU pod slice or a GPU cluster)::
+Multi-host recipe (one process per host, e.g. a TPU pod slice or a GPU cluster; it is what
+``tests/test_distributed.py`` runs with two CPU processes on one machine)::
 
-    jax.distributed.initialize()              # before any other JAX call
+    jax.distributed.initialize(coordinator, num_processes, process_id)  # before any other JAX call
     mesh = jaxrnn.make_mesh()                 # all devices of all hosts, axis "data"
-    step = jaxrnn.data_parallel_train_step(loss_fn, optax.adam(1e-3), mesh)
-    params, opt_state = jaxrnn.replicate((params, opt.init(params)), mesh)
-    for local_batch in loader:                # each host loads ITS OWN slice of the global batch
-        batch = jaxrnn.shard_batch(local_batch, mesh)   # global batch = hosts x local batch
-        params, opt_state, loss = step(params, opt_state, batch)
+    step = jaxrnn.data_parallel_train_step(loss_fn, optimizer, mesh)
+    state, history = jaxrnn.fit(loss_fn, params, local_batches, key=seed, epochs=...,
+                                optimizer=optimizer, step_fn=step, checkpoint_dir=...)
+
+``local_batches(epoch)`` gives each process ITS OWN slice of every global batch (global
+batch = processes x local batch); the first process writes the checkpoints (use a
+shared file system so that every process resumes from them). On CPU, collectives across
+processes need ``jax.config.update("jax_cpu_collectives_implementation", "gloo")``.
 
 Every host must run the same steps in the same order with the same shapes,
 and start from the same parameters (same seed).
@@ -22,7 +26,7 @@ and start from the same parameters (same seed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -30,6 +34,8 @@ import numpy as np
 import optax
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from jaxrnn.train_step import LossFn, StepFn, TrainState, make_train_step
 
 Array = jax.Array
 
@@ -113,42 +119,64 @@ def shard_batch(batch: Any, mesh: Mesh, *, axis: str = "data") -> Any:
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Put a full copy of every array of ``tree`` on every device of ``mesh`` (params, optimizer state)."""
+    """Put a full copy of every array of ``tree`` on every device of ``mesh`` (params, optimizer state).
+
+    On several processes every process must pass the same values (same seed, same checkpoint).
+    """
     if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a jax.sharding.Mesh (see jaxrnn.make_mesh); got {type(mesh).__name__}")
-    return jax.device_put(tree, NamedSharding(mesh, P()))
+    sharding = NamedSharding(mesh, P())
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    # several processes: device_put cannot reach other hosts' devices; each process gives its copy
+    def to_global(x: Any) -> Any:
+        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = to_global(jax.random.key_data(x))
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+    return jax.tree.map(to_global, tree)
+
+
+def _is_on(tree: Any, sharding: NamedSharding) -> bool:
+    return all(isinstance(x, jax.Array) and x.sharding == sharding for x in jax.tree.leaves(tree))
 
 
 def data_parallel_train_step(
-    loss_fn: Callable[..., Array],
+    loss_fn: LossFn,
     optimizer: optax.GradientTransformation,
     mesh: Mesh,
     *,
     axis: str = "data",
+    ema_decay: float | None = None,
     donate: bool = False,
-) -> Callable[..., tuple[Any, Any, Array]]:
-    """Build a jitted optax training step whose batch is split over the mesh axis ``axis``.
+) -> StepFn:
+    """:func:`jaxrnn.make_train_step`'s step, jitted with the batch split over the mesh axis ``axis``.
 
-    The step is ``loss, grads = value_and_grad(loss_fn)(params, batch[, key])``
-    then ``optimizer.update`` and ``optax.apply_updates``, with ``batch``
-    sharded over ``axis`` and everything else replicated. ``loss_fn`` must
-    return the *mean* over the batch: its gradient is then the average of the
-    per-device gradients, so the step equals the single-device step (up to
-    float summation order).
+    The very step :func:`jaxrnn.fit` runs on one device, ``step(state, batch, key) -> (state,
+    loss, metrics)``, with ``batch`` sharded over ``axis`` and the :class:`jaxrnn.TrainState`
+    and key replicated, so ``fit(..., step_fn=data_parallel_train_step(loss_fn, opt, mesh))``
+    trains data-parallel. ``loss_fn`` must return the *mean* over the batch: its gradient is then
+    the average of the per-device gradients (XLA's partitioner inserts the all-reduce), so the
+    step equals the single-device step up to float summation order.
+
+    On several processes (after ``jax.distributed.initialize()``) each process passes its own
+    slice of the global batch (see :func:`shard_batch`) and the same state and key; the step
+    turns host values into global arrays itself.
 
     Args:
-      loss_fn: ``loss_fn(params, batch) -> scalar``, or ``loss_fn(params,
-        batch, key) -> scalar`` when the step is called with a ``key``.
+      loss_fn: ``loss_fn(params, batch, key) -> (loss scalar, {name: scalar})``, as for ``fit``.
       optimizer: an optax ``GradientTransformation``.
       mesh: a mesh with an axis ``axis`` (see :func:`make_mesh`).
       axis: the batch axis' name.
-      donate: donate the old params and optimizer state buffers to the update.
+      ema_decay: as for :func:`jaxrnn.make_train_step` (weight averaging), or None.
+      donate: donate the old state's buffers to the new one.
 
     Returns:
-      ``step(params, opt_state, batch, key=None) -> (params, opt_state, loss)``.
-      ``batch`` may be host arrays (single host) or the output of
-      :func:`shard_batch`; every leaf's first dimension B must be divisible by
-      the axis size D, checked before tracing.
+      ``step(state, batch, key) -> (state, loss, metrics)``; every batch leaf's first dimension
+      must be divisible by the number of devices on ``axis`` (per process: its local devices),
+      checked before tracing. ``step.mesh`` is the mesh.
 
     Raises:
       ValueError, TypeError: on a mesh without ``axis`` or a non-optax optimizer
@@ -161,23 +189,27 @@ def data_parallel_train_step(
     num_shards = check_mesh_axis(mesh, axis)
     replicated = NamedSharding(mesh, P())
     split = NamedSharding(mesh, P(axis))
-
-    def update(params, opt_state, batch, key):
-        args = (batch,) if key is None else (batch, key)
-        loss, grads = jax.value_and_grad(loss_fn)(params, *args)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
     jitted = jax.jit(
-        update,
-        in_shardings=(replicated, replicated, split, replicated),
+        make_train_step(loss_fn, optimizer, ema_decay),
+        in_shardings=(replicated, split, replicated),
         out_shardings=(replicated, replicated, replicated),
-        donate_argnums=(0, 1) if donate else (),
+        donate_argnums=(0,) if donate else (),
     )
+    several = jax.process_count() > 1
 
-    def step(params: Any, opt_state: Any, batch: Any, key: Array | None = None):
-        _check_batch(batch, num_shards, axis)
-        return jitted(params, opt_state, batch, key)
+    def step(state: TrainState, batch: Any, key: Array):
+        if several:
+            # host values become global arrays: the state and key as full copies, the batch as
+            # this process' slice of the global batch
+            if not _is_on(batch, split):
+                batch = shard_batch(batch, mesh, axis=axis)
+            if not _is_on(state, replicated):
+                state = replicate(state, mesh)
+            if not _is_on(key, replicated):
+                key = replicate(key, mesh)
+        else:
+            _check_batch(batch, num_shards, axis)
+        return jitted(state, batch, key)
 
-    step.mesh = mesh  # the trainer can read where the step runs
+    step.mesh = mesh  # type: ignore[attr-defined]  # the trainer can read where the step runs
     return step

@@ -17,11 +17,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrnn import train
+from jaxrnn import runs, train
 from jaxrnn.cells import Cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
-from jaxrnn.tasks.common import make_cell, prepare_out, write_json
+from jaxrnn.tasks.common import make_cell, write_json
 from jaxrnn.tuning import tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll
 from jaxrnn.wrappers import dropout, stack_cells
@@ -200,6 +200,8 @@ def train_classifier(
     test_size: int | None = None,
     out: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
+    restart: bool = False,
+    minutes: float | None = None,
     seed: int = 42,
     quiet: bool = False,
     plot: bool = True,
@@ -225,7 +227,10 @@ def train_classifier(
         with :func:`jaxrnn.tune_unroll` before training and use the fastest (recorded in the config).
       train_size, test_size: use only the first examples (quick runs).
       out: directory for ``checkpoints/``, ``metrics.json``, ``config.json`` and ``training_curves.png``;
-        a run with an existing checkpoint there resumes.
+        a run with an existing checkpoint there resumes, if its ``config.json`` matches in all but
+        ``epochs`` (else :class:`jaxrnn.runs.ConfigMismatchError`).
+      restart: start over in ``out`` (its checkpoints are moved to ``checkpoints/replaced-*``).
+      minutes: a time budget for the run, in total over resumes (see :func:`jaxrnn.fit`).
 
     Returns:
       A dict: ``history`` (see :func:`jaxrnn.train.fit`), ``test_accuracy``, ``params`` (the
@@ -237,12 +242,13 @@ def train_classifier(
     config = {
         "task": "classifier",
         "dataset": dataset,
-        "cell": cell or d["cell"],
-        "num_units": num_units or d["num_units"],
+        # None means "the dataset's default"; an explicit 0 is checked below, never replaced
+        "cell": d["cell"] if cell is None else cell,
+        "num_units": d["num_units"] if num_units is None else num_units,
         "epochs": d["epochs"] if epochs is None else epochs,
-        "batch_size": batch_size or d["batch_size"],
-        "learning_rate": learning_rate or d["learning_rate"],
-        "clip_norm": clip_norm or d["clip_norm"],
+        "batch_size": d["batch_size"] if batch_size is None else batch_size,
+        "learning_rate": d["learning_rate"] if learning_rate is None else learning_rate,
+        "clip_norm": d["clip_norm"] if clip_norm is None else clip_norm,
         "lr_decay": lr_decay,
         "ema_decay": ema_decay,
         "num_layers": num_layers,
@@ -251,6 +257,13 @@ def train_classifier(
         "seed": seed,
         "train_size": train_size,
     }
+    runs.check_positive(
+        config,
+        ints=("num_units", "epochs", "batch_size", "train_size"),
+        numbers=("learning_rate", "clip_norm"),
+    )
+    if minutes is not None:
+        runs.check_positive({"minutes": minutes}, numbers=("minutes",))
     if lr_decay is not None and not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
     train.check_ema_decay(ema_decay)
@@ -271,6 +284,8 @@ def train_classifier(
 
     rnn = make_rnn()
     rnn_bw = make_rnn() if bidirectional else None
+    # a run directory holding another configuration is refused here, before any data is read
+    out_dir = None if out is None else runs.prepare_run(out, {**config, "unroll": unroll}, restart=restart)
     train_set, test_set = _load(dataset, data_dir, train_size, seed)
     if test_size is not None:
         test_set = {k: v[:test_size] for k, v in test_set.items()}
@@ -304,9 +319,6 @@ def train_classifier(
     if lr_decay is not None:
         steps_per_epoch = max(len(train_set["labels"]) // config["batch_size"], 1)
         schedule = optax.exponential_decay(schedule, steps_per_epoch, lr_decay, staircase=True)
-    out_dir = prepare_out(out)
-    if out_dir is not None:
-        write_json(out_dir / "config.json", config)
     start = time.perf_counter()
     state, history = train.fit(
         loss_fn,
@@ -319,6 +331,8 @@ def train_classifier(
         eval_batches=lambda: (dict(zip(names, b)) for b in sequential_batches(tuple(test_set.values()), 500)),
         checkpoint_dir=None if out_dir is None else out_dir / "checkpoints",
         checkpoint_every=checkpoint_every,
+        restart=restart,
+        minutes=minutes,
         quiet=quiet,
         ema_decay=ema_decay,
     )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 from typing import Any
 
-import numpy as np
-
 from jaxrnn.cells import Cell, basic_cell, gru_cell, lstm_cell
+from jaxrnn.runs import write_json  # noqa: F401  (its public home is jaxrnn.runs; kept importable here)
 
 CELLS = {"basic": basic_cell, "lstm": lstm_cell, "gru": gru_cell}
 
@@ -27,14 +25,3 @@ def prepare_out(out: str | os.PathLike | None) -> pathlib.Path | None:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def write_json(path: pathlib.Path, data: Any) -> None:
-    def default(x):
-        if isinstance(x, (np.floating, np.integer)):
-            return x.item()
-        raise TypeError(f"cannot write {type(x).__name__} as JSON")
-
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=default))
-    os.replace(tmp, path)

@@ -17,11 +17,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import train
+from jaxrnn import runs, train
 from jaxrnn.cells import Cell
 from jaxrnn.data.time_series import next_batch
 from jaxrnn.layers import dense, time_distributed
-from jaxrnn.tasks.common import make_cell, prepare_out, write_json
+from jaxrnn.tasks.common import make_cell, write_json
 from jaxrnn.unroll import dynamic_unroll
 from jaxrnn.wrappers import output_projection
 
@@ -134,6 +134,8 @@ def train_regressor(
     clip_norm: float | None = None,
     out: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
+    restart: bool = False,
+    minutes: float | None = None,
     seed: int = 42,
     quiet: bool = False,
     plot: bool = True,
@@ -144,7 +146,11 @@ def train_regressor(
       iterations: training steps (one random batch each; an "epoch" here is 100 steps).
       variant: ``"projection"`` or ``"time_distributed"``.
       out: directory for ``checkpoints/``, ``config.json``, ``metrics.json`` and the PNGs
-        (``training_curves.png``, ``prediction.png``, ``generated.png``).
+        (``training_curves.png``, ``prediction.png``, ``generated.png``); a run with a checkpoint
+        there resumes if its ``config.json`` matches in all but ``iterations``
+        (else :class:`jaxrnn.runs.ConfigMismatchError`).
+      restart: start over in ``out`` (its checkpoints are moved to ``checkpoints/replaced-*``).
+      minutes: a time budget for the run, in total over resumes (see :func:`jaxrnn.fit`).
 
     Returns:
       A dict with ``history``, ``final_mse`` (on 500 fresh windows), ``params``, ``seconds``, ``config``.
@@ -163,6 +169,12 @@ def train_regressor(
         "clip_norm": clip_norm,
         "seed": seed,
     }
+    # an explicit 0 or negative value is an error, never replaced by a default
+    runs.check_positive(
+        {**config, "minutes": minutes},
+        ints=("num_units", "batch_size", "n_steps"),
+        numbers=("learning_rate", "clip_norm", "minutes"),
+    )
     model = build_regressor(config)
     key = jax.random.key(seed)
     params = model.init(jax.random.fold_in(key, 0), 1)
@@ -173,9 +185,8 @@ def train_regressor(
         rng = np.random.default_rng([seed, epoch])
         return (next_batch(rng, batch_size, n_steps) for _ in range(per_epoch))
 
-    out_dir = prepare_out(out)
-    if out_dir is not None:
-        write_json(out_dir / "config.json", config)
+    # a run directory holding another configuration is refused here, before any training
+    out_dir = None if out is None else runs.prepare_run(out, config, restart=restart)
     loss_fn = mse_loss(model)
     start = time.perf_counter()
     state, history = train.fit(
@@ -188,6 +199,8 @@ def train_regressor(
         optimizer=train.make_optimizer(learning_rate, clip_norm=clip_norm),
         checkpoint_dir=None if out_dir is None else out_dir / "checkpoints",
         checkpoint_every=checkpoint_every,
+        restart=restart,
+        minutes=minutes,
         quiet=quiet,
     )
     seconds = time.perf_counter() - start

@@ -1,0 +1,156 @@
+"""Each training task as a config dataclass, ``train(config)``, and the command-line flags derived from it.
+
+A field is one keyword argument of the task's training function and one flag:
+``num_units`` is ``--num-units``; its metadata holds the help text, the choices,
+aliases (``--units``) and a parser where ``type`` is not enough. The fields
+shared by every task (where the run lives, how long it may take, the seed)
+come from :class:`RunConfig`. ``train_classifier(**asdict(config))`` is then
+the whole bridge, and a test checks each config names exactly its function's
+keyword arguments, so a new argument cannot be forgotten on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jaxrnn.tasks.common import CELLS
+
+
+def option(
+    default: Any,
+    help: str = "",
+    *,
+    choices: Sequence[Any] | None = None,
+    aliases: Sequence[str] = (),
+    flag: str | None = None,
+    parse: Callable[[str], Any] | None = None,
+) -> Any:
+    """A config field with its flag's help, choices, aliases, name (default ``--field-name``) and parser."""
+    return dataclasses.field(
+        default=default,
+        metadata={"help": help, "choices": choices, "aliases": tuple(aliases), "flag": flag, "parse": parse},
+    )
+
+
+def unroll_value(value: str) -> int | str:
+    """``"auto"`` or a positive int (the ``--unroll`` flag)."""
+    if value == "auto":
+        return value
+    try:
+        unroll = int(value)
+    except ValueError:
+        unroll = 0
+    if unroll < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int or 'auto'; got {value!r}")
+    return unroll
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What every training task shares: the run directory, restarts, time budget, seed, output."""
+
+    out: str | None = option(None, "run directory: checkpoints, config.json, metrics.json, plots")
+    restart: bool = option(
+        False, "start over in --out, ignoring its checkpoints (they are moved to checkpoints/replaced-*)"
+    )
+    minutes: float | None = option(None, "time budget of the run, in total over resumes")
+    checkpoint_every: int | None = option(None, "also checkpoint every N steps")
+    seed: int = option(42, "PRNG seed (an integer)")
+    quiet: bool = option(False, "no progress bar")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig(RunConfig):
+    """:func:`jaxrnn.tasks.classifier.train_classifier`'s arguments; None means the dataset's default."""
+
+    dataset: str = option("reber", "embedded Reber grammar or MNIST", choices=("reber", "mnist"))
+    cell: str | None = option(None, "default: gru (reber), basic (mnist)", choices=sorted(CELLS))
+    num_units: int | None = option(None, "default: 32 (reber), 150 (mnist)", aliases=("--units",))
+    num_layers: int = option(1, "stacked RNN layers", aliases=("--layers",))
+    keep_prob: float = option(1.0, "dropout keep probability of each layer's output")
+    bidirectional: bool = option(False, "add a backward RNN; the head reads both ends")
+    epochs: int | None = option(None, "default: 15 (reber), 100 (mnist)")
+    batch_size: int | None = option(None, "default: 50 (reber), 150 (mnist)")
+    learning_rate: float | None = option(None, "default: 0.01 (reber), 0.001 (mnist)")
+    clip_norm: float | None = option(None, "clip gradients by global norm (default: 1 (reber), none (mnist))")
+    lr_decay: float | None = option(None, "multiply the learning rate by this each epoch")
+    ema_decay: float | None = option(None, "evaluate a moving average of the weights (e.g. 0.999)")
+    unroll: int | str = option(
+        1,
+        "steps per lax.scan iteration, or 'auto' to time the candidates once (jaxrnn.tune_unroll)",
+        parse=unroll_value,
+    )
+    train_size: int | None = option(None, "use only the first N training examples")
+    data_dir: str | None = option(None, "MNIST directory, or a root holding mnist/ (default: $JAXRNN_DATA)")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegressorConfig(RunConfig):
+    """:func:`jaxrnn.tasks.regressor.train_regressor`'s arguments."""
+
+    cell: str = option("basic", choices=sorted(CELLS))
+    num_units: int = option(100, aliases=("--units",))
+    iterations: int = option(1500, "training steps", flag="--steps", aliases=("--iterations",))
+    batch_size: int = option(50)
+    variant: str = option("projection", choices=("projection", "time_distributed"))
+    learning_rate: float = option(1e-3)
+    clip_norm: float | None = option(None, "clip gradients by global norm")
+
+
+def _train_function(config: RunConfig) -> Callable[..., dict]:
+    if isinstance(config, ClassifierConfig):
+        from jaxrnn.tasks.classifier import train_classifier
+
+        return train_classifier
+    if isinstance(config, RegressorConfig):
+        from jaxrnn.tasks.regressor import train_regressor
+
+        return train_regressor
+    raise TypeError(f"config must be a ClassifierConfig or a RegressorConfig; got {type(config).__name__}")
+
+
+def train(config: RunConfig) -> dict:
+    """Train the task ``config`` describes; returns its training function's result dict.
+
+    >>> result = train(ClassifierConfig(epochs=1, train_size=100, quiet=True))  # doctest: +SKIP
+    """
+    return _train_function(config)(**dataclasses.asdict(config))
+
+
+def _flag_type(annotation: Any) -> Any:
+    """``int | None`` -> ``int``: the non-None member of an optional annotation."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return members[0] if len(members) == 1 else str
+    return annotation
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, config_type: type[RunConfig]) -> None:
+    """Add one flag per field of ``config_type`` to ``parser`` (dest = the field's name)."""
+    hints = typing.get_type_hints(config_type)
+    for field in dataclasses.fields(config_type):
+        meta = field.metadata
+        names = [meta["flag"] or "--" + field.name.replace("_", "-"), *meta["aliases"]]
+        kind = _flag_type(hints[field.name])
+        if kind is bool:
+            parser.add_argument(*names, dest=field.name, action="store_true", help=meta["help"])
+            continue
+        parser.add_argument(
+            *names,
+            dest=field.name,
+            type=meta["parse"] or kind,
+            default=field.default,
+            choices=meta["choices"],
+            help=meta["help"] or None,
+        )
+
+
+def config_from_arguments(config_type: type[RunConfig], args: argparse.Namespace, **overrides: Any) -> Any:
+    """The ``config_type`` the parsed flags describe (``overrides`` replace fields)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_type)}
+    return config_type(**{**values, **overrides})
