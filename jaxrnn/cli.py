@@ -138,9 +138,11 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             quiet=args.quiet,
         )
+        from jaxrnn.tasks.classifier import summary
+
         print(
-            f"test accuracy {result['test_accuracy']:.4f} after {result['config']['epochs']} epochs "
-            f"({result['seconds']:.0f} s); checkpoints, metrics.json and training_curves.png in {out}"
+            f"{summary(result)} ({result['seconds']:.0f} s); "
+            f"checkpoints, metrics.json and training_curves.png in {out}"
         )
     else:
         from jaxrnn.tasks.regressor import train_regressor

@@ -215,6 +215,7 @@ def fit(
     quiet: bool = False,
     step_fn: Callable | None = None,
     ema_decay: float | None = None,
+    keep_best: str | None = None,
 ) -> tuple[TrainState, dict[str, list]]:
     """Train ``params`` to minimise ``loss_fn`` with optax; evaluate, checkpoint and resume.
 
@@ -239,6 +240,11 @@ def fit(
       ema_decay: keep an exponential moving average of the params (Polyak averaging, see
         :func:`make_train_step`) in ``state.ema_params``, saved in checkpoints; evaluation
         after each epoch then uses the average. None (default) trains without it.
+      keep_best: the name of an ``eval_fn`` metric to maximise (e.g. ``"accuracy"``): the evaluated
+        params of the epoch with the highest value (the first such epoch on ties) are kept, and saved
+        to ``checkpoint_dir/best`` when checkpointing; the returned state's ``eval_params`` are
+        those, and ``history["best_epoch"]`` is ``[that epoch]``. None (default) returns the last
+        epoch's params.
 
     Returns:
       ``(state, history)``: the final :class:`TrainState` and a dict of lists:
@@ -254,6 +260,10 @@ def fit(
         raise ValueError(f"checkpoint_every must be a positive int or None; got {checkpoint_every!r}")
     if (eval_fn is None) != (eval_batches is None):
         raise ValueError("eval_fn and eval_batches must be given together; got only one of them")
+    if keep_best is not None and eval_fn is None:
+        raise ValueError(
+            f"keep_best needs eval_fn and eval_batches; got keep_best={keep_best!r} without them"
+        )
     optimizer = optimizer or make_optimizer()
     step_fn = step_fn or jax.jit(make_train_step(loss_fn, optimizer, ema_decay))
     state = init_train_state(params, optimizer, ema_decay)
@@ -262,6 +272,7 @@ def fit(
     start_epoch, offset = 0, 0
     partial: dict = {"sums": {}, "count": 0}
     last_saved = None
+    best = None  # the keep_best params
     if checkpoint_dir is not None and resume and ckpt.latest_checkpoint(checkpoint_dir) is not None:
         template = {
             "train_state": state,
@@ -287,6 +298,8 @@ def fit(
         start_epoch, offset = int(saved["epoch"]), int(saved["offset"])
         loaded = json.loads(saved["history"])
         history, partial = loaded["history"], loaded["partial"]
+        if keep_best is not None:
+            best = _restore_best(checkpoint_dir, state)
 
     def save(epoch: int, offset: int) -> None:
         nonlocal last_saved
@@ -335,6 +348,8 @@ def fit(
             if eval_fn is not None:
                 for name, value in evaluate(eval_fn, state.eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
+                if keep_best is not None:
+                    best = _update_best(best, keep_best, history, state, step, checkpoint_dir)
             bar.update(1)
             if not quiet:
                 shown = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith(("train_", "eval_"))}
@@ -342,4 +357,46 @@ def fit(
         save(epochs, 0)
     finally:
         bar.close()
+    if best is not None:
+        state = _with_eval_params(state, best)
     return state, history
+
+
+# --- keep_best: the validation-best params, kept beside (not instead of) the resumable checkpoints ---
+
+
+def _best_dir(checkpoint_dir: str | os.PathLike) -> pathlib.Path:
+    return pathlib.Path(checkpoint_dir) / "best"
+
+
+def _with_eval_params(state: TrainState, params: Any) -> TrainState:
+    return state._replace(params=params) if state.ema_params is None else state._replace(ema_params=params)
+
+
+def _update_best(best: Any, metric: str, history: dict, state: TrainState, step: int, checkpoint_dir) -> Any:
+    values = history.get(f"eval_{metric}")
+    if values is None:
+        raise ValueError(
+            f"keep_best must name a metric of eval_fn; got {metric!r}, eval_fn gives "
+            f"{sorted(k[5:] for k in history if k.startswith('eval_'))}"
+        )
+    if best is not None and max(values[:-1]) >= values[-1]:
+        return best
+    history["best_epoch"] = [len(values)]
+    if checkpoint_dir is not None:
+        tree = {"params": state.eval_params, "epoch": len(values)}
+        ckpt.save_checkpoint(_best_dir(checkpoint_dir), step, tree, max_to_keep=1)
+    return state.eval_params
+
+
+def _restore_best(checkpoint_dir, state: TrainState) -> Any:
+    """The best params saved by an earlier run in ``checkpoint_dir/best``, or None."""
+    if checkpoint_dir is None or ckpt.latest_checkpoint(_best_dir(checkpoint_dir)) is None:
+        return None
+    saved = ckpt.restore_checkpoint(_best_dir(checkpoint_dir), {"params": state.eval_params, "epoch": 0})
+    return jax.tree.map(jnp.asarray, saved["params"])
+
+
+def best_params_path(checkpoint_dir: str | os.PathLike) -> pathlib.Path | None:
+    """The checkpoint file that ``fit(..., keep_best=...)`` wrote to ``checkpoint_dir/best``, or None."""
+    return ckpt.latest_checkpoint(_best_dir(checkpoint_dir))
