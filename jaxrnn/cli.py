@@ -1,4 +1,4 @@
-"""The ``jaxrnn`` command line: demo, train classifier|regressor|translator, generate, translate."""
+"""The ``jaxrnn`` command line: demo, train classifier|regressor|translator, predict, generate, translate."""
 
 from __future__ import annotations
 
@@ -91,6 +91,10 @@ def _build_parser() -> argparse.ArgumentParser:
     add_translate_arguments(
         commands.add_parser("translate", help="translate sentences with a trained translator")
     )
+
+    from jaxrnn.predict import add_parser as add_predict_parser  # the predict command lives in jaxrnn.predict
+
+    add_predict_parser(commands)
 
     gen = commands.add_parser("generate", help="generate a sequence from a trained regressor (creative RNN)")
     gen.add_argument("--checkpoint", required=True, help="a regressor run directory (or its checkpoint file)")
@@ -227,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
 
         run_demo(seed=args.seed)
         return 0
+    if args.command == "predict":
+        from jaxrnn.predict import run as run_predict
+
+        return run_predict(args)
     if args.command == "train" and args.task is None:
         parser.parse_args(["train", "--help"])
     from jaxrnn.train import NonFiniteLossError

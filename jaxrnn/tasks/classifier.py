@@ -121,6 +121,25 @@ def sequence_classifier(
     return SequenceClassifier(init, apply, cell, num_classes)
 
 
+NUM_CLASSES = {"mnist": 10, "reber": 2}
+
+
+def classifier_rnn(config: dict) -> Cell:
+    """The RNN of a classifier config: ``num_layers`` cells (each in a dropout when ``keep_prob < 1``)."""
+    layers = [make_cell(config["cell"], config["num_units"]) for _ in range(config["num_layers"])]
+    if config["keep_prob"] < 1:
+        layers = [dropout(layer, output_keep_prob=config["keep_prob"]) for layer in layers]
+    return layers[0] if len(layers) == 1 else stack_cells(layers)
+
+
+def build_classifier(config: dict) -> SequenceClassifier:
+    """The classifier a run's ``config.json`` describes (as :func:`train_classifier` writes it)."""
+    rnn_bw = classifier_rnn(config) if config["bidirectional"] else None
+    return sequence_classifier(
+        classifier_rnn(config), NUM_CLASSES[config["dataset"]], rnn_bw, unroll=config.get("unroll", 1)
+    )
+
+
 def _batches(data: dict, size: int = 500):
     return (dict(zip(data, b)) for b in sequential_batches(tuple(data.values()), size))
 
@@ -368,14 +387,7 @@ def train_classifier(
     if unroll != "auto" and not (isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 1):
         raise ValueError(f"unroll must be a positive int or 'auto'; got {unroll!r}")
 
-    def make_rnn() -> Cell:
-        layers = [make_cell(config["cell"], config["num_units"]) for _ in range(num_layers)]
-        if keep_prob < 1:
-            layers = [dropout(layer, output_keep_prob=keep_prob) for layer in layers]
-        return layers[0] if num_layers == 1 else stack_cells(layers)
-
-    rnn = make_rnn()
-    rnn_bw = make_rnn() if bidirectional else None
+    rnn = classifier_rnn(config)
     sets = load_splits(
         dataset,
         data_dir,
@@ -385,7 +397,6 @@ def train_classifier(
         seed=seed,
     )
     train_set = sets["train"]
-    num_classes = 10 if dataset == "mnist" else 2
     if unroll == "auto":
         # one batch's shape through the forward cell (the backward one, if any, is of the same make)
         batch_shape = (config["batch_size"], *train_set["inputs"].shape[1:])
@@ -401,7 +412,7 @@ def train_classifier(
             timings = ", ".join(f"{u}: {ms:.1f} ms" for u, ms in choice.median_ms.items())
             print(f"unroll {unroll} (training step's RNN per unroll: {timings})")
     config["unroll"] = unroll
-    model = sequence_classifier(rnn, num_classes, rnn_bw, unroll=unroll)
+    model = build_classifier(config)
     key = jax.random.key(seed)
     params = model.init(jax.random.fold_in(key, 0), train_set["inputs"].shape[-1])
     loss_fn = classifier_loss(model, training=True)
