@@ -266,6 +266,9 @@ DEFAULTS = {
         "learning_rate": 1e-3,
         "clip_norm": None,
         "validation_size": 5000,
+        # chosen on validation (bench/RESULTS.md): x0.97 per epoch and weight averaging (0.999) both
+        # reach 98.96% at their best epoch; the decay's last ten epochs are steadier (98.87% vs 98.67%)
+        "lr_decay": 0.97,
     },
     "reber": {
         "cell": "gru",
@@ -312,9 +315,9 @@ def train_classifier(
 ) -> dict:
     """Train a sequence classifier on MNIST (the book's setting) or the embedded Reber grammar.
 
-    Defaults per dataset: MNIST — basic cell, 150 units, 100 epochs, batches of
-    150, Adam 0.001; Reber — GRU, 32 units, 15 epochs, batches of 50, Adam 0.01 with gradients
-    clipped to norm 1.
+    Defaults per dataset: MNIST — the book's basic cell, 150 units, 100 epochs, batches of 150,
+    Adam 0.001, with the learning rate x0.97 per epoch (chosen on validation); Reber — GRU, 32 units,
+    15 epochs, batches of 50, Adam 0.01 with gradients clipped to norm 1.
 
     Args:
       dataset: ``"reber"`` (embedded, no download) or ``"mnist"`` (needs ``data_dir``/``$JAXRNN_DATA``).
@@ -324,7 +327,8 @@ def train_classifier(
         training only (1.0: no dropout).
       bidirectional: a second, backward RNN of the same make; the head reads both ends.
       lr_decay: multiply the learning rate by this factor after every epoch
-        (``optax.exponential_decay``, staircase), or None for a constant rate.
+        (``optax.exponential_decay``, staircase); None: the dataset's default (MNIST 0.97, Reber
+        none); 1.0: a constant rate.
       ema_decay: evaluate (and return) an exponential moving average of the weights, updated
         after every step with this decay (e.g. 0.999; see :func:`jaxrnn.train.fit`), or None.
       unroll: ``dynamic_unroll``'s ``unroll``, or ``"auto"``: time the training step's RNN once
@@ -359,7 +363,7 @@ def train_classifier(
         "batch_size": batch_size or d["batch_size"],
         "learning_rate": learning_rate or d["learning_rate"],
         "clip_norm": clip_norm or d["clip_norm"],
-        "lr_decay": lr_decay,
+        "lr_decay": d.get("lr_decay") if lr_decay is None else lr_decay,
         "ema_decay": ema_decay,
         "num_layers": num_layers,
         "keep_prob": keep_prob,
@@ -368,6 +372,7 @@ def train_classifier(
         "train_size": train_size,
         "validation_size": validation_size or d["validation_size"],
     }
+    lr_decay = config["lr_decay"]
     if lr_decay is not None and not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}")
     train.check_ema_decay(ema_decay)
