@@ -23,7 +23,7 @@ import numpy as np
 from bench.provenance import provenance
 
 # the Reber automaton (Géron ch. 14, exercise 7), written out as edges: state -> [(letter, next state)]
-EDGES = {
+EDGES: dict[str, list[tuple[str, str | None]]] = {
     "start": [("B", "a")],
     "a": [("T", "b"), ("P", "c")],
     "b": [("S", "b"), ("X", "d")],
@@ -36,7 +36,8 @@ LOOPS = {"b": "S", "c": "T", "d": "X", "e": "P"}  # the letter of each state tha
 
 
 def inner(rng: np.random.Generator, stay: float) -> str:
-    state, out = "start", []
+    out: list[str] = []
+    state: str | None = "start"
     while state is not None:
         edges = EDGES[state]
         if state in LOOPS:

@@ -24,7 +24,7 @@ SPLITS = ("train", "validation", "test")
 _INDEX = {c: i for i, c in enumerate(SYMBOLS)}
 # state -> [(symbol, next state)]; None ends the string. The first choice of states 2-5 stays
 # on the longer path (a loop, or back to an earlier state), which loop_probability weights.
-_INNER = {
+_INNER: dict[int, list[tuple[str, int | None]]] = {
     0: [("B", 1)],
     1: [("T", 2), ("P", 3)],
     2: [("S", 2), ("X", 4)],
@@ -47,7 +47,8 @@ class ReberData(NamedTuple):
 
 
 def _inner_string(rng: np.random.Generator, loop_probability: float | None) -> str:
-    out, state = [], 0
+    out: list[str] = []
+    state: int | None = 0
     while state is not None:
         choices = _INNER[state]
         if loop_probability is None or len(choices) == 1 or state == 1:
@@ -105,9 +106,10 @@ def split_of(s: str) -> str:
 def _inner_accepts(s: str) -> bool:
     state = 0
     for i, c in enumerate(s):
-        nxt = dict(_INNER[state]).get(c, "reject")
-        if nxt == "reject":
+        edges = dict(_INNER[state])
+        if c not in edges:
             return False
+        nxt = edges[c]
         if nxt is None:
             return i == len(s) - 1
         state = nxt
