@@ -196,3 +196,19 @@ def test_the_installed_command_exits_2_on_a_bad_line(reber_run):
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == "line 2: 'BTBTXSETEX?' has letters outside the alphabet BEPSTVX: '?'"
+
+
+def test_a_run_without_a_best_checkpoint_uses_its_latest_weights(reber_run, tmp_path):
+    import shutil
+
+    run, _ = reber_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.rmtree(copy / "checkpoints" / "best")  # as written by runs before keep_best existed
+    latest = checkpoint.restore_checkpoint(copy / "checkpoints")["train_state"]["params"]
+    params = {"rnn": latest["rnn"], "logits": latest["logits"]}
+    got = jaxrnn.load_classifier(copy)(STRINGS)
+    for (label, prob), s in zip(got, STRINGS):
+        ref_label, ref_prob = _reference_reber(params, s)
+        assert label == ref_label
+        np.testing.assert_allclose(prob, ref_prob, rtol=1e-5)
