@@ -480,10 +480,13 @@ def train_classifier(
 
 def summary(result: dict) -> str:
     """One line of a :func:`train_classifier` result: validation (best epoch), test, long-range accuracies."""
-    line = (
-        f"validation accuracy {result['validation_accuracy']:.4f} (best epoch {result['best_epoch']} of "
-        f"{result['config']['epochs']}), test accuracy {result['test_accuracy']:.4f}"
-    )
+    if result["best_epoch"] is None:  # no epoch ran (epochs=0): the initial weights
+        line = f"no training epoch; test accuracy {result['test_accuracy']:.4f}"
+    else:
+        line = (
+            f"validation accuracy {result['validation_accuracy']:.4f} (best epoch {result['best_epoch']} of "
+            f"{result['config']['epochs']}), test accuracy {result['test_accuracy']:.4f}"
+        )
     for name, label in (("long_range", "long-range test pairs"), ("long_strings", "30-64 symbol pairs")):
         if name in result:
             line += f"; {label}: valid {result[name]['valid']:.4f}, twins {result[name]['twins']:.4f}"
