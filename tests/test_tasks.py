@@ -296,3 +296,46 @@ def test_classifier_with_weight_averaging_reports_the_averaged_weights():
     accuracy = float(np.mean(np.argmax(np.asarray(logits), -1) == te.labels))
     np.testing.assert_allclose(accuracy, result["test_accuracy"], atol=1e-6)
     assert result["config"]["ema_decay"] == 0.9
+
+
+def test_fit_keep_best_returns_and_saves_the_best_epochs_params_and_resumes_them(tmp_path):
+    """``fit(keep_best=...)``: the params evaluated at the best epoch, recorded here as they are evaluated."""
+    seen = []  # (accuracy, params) of every evaluation, in order
+
+    def eval_fn(params, batch):
+        w = float(np.asarray(params["w"]))
+        accuracy = -abs(w - 1.0)  # best when w passes closest to 1 on its way to 2
+        seen.append((accuracy, w))
+        return {"accuracy": jnp.float32(accuracy)}
+
+    loss = lambda p, b, k: (jnp.sum((p["w"] - 2.0) ** 2), {})
+    kwargs = dict(
+        key=jax.random.key(0),
+        epochs=8,
+        optimizer=jaxrnn.make_optimizer(0.05, optimizer="sgd"),  # w: 0.2, 0.38, ..., 1.04 (epoch 7), 1.14
+        eval_fn=eval_fn,
+        eval_batches=lambda: [None],
+        checkpoint_dir=tmp_path / "ckpt",
+        quiet=True,
+        keep_best="accuracy",
+    )
+    state, history = jaxrnn.fit(loss, {"w": jnp.float32(0.0)}, lambda e: [None], **kwargs)
+    best = int(np.argmax([a for a, _ in seen]))
+    assert 0 < best < 7  # the best epoch is neither the first nor the last
+    assert history["best_epoch"] == [best + 1]
+    np.testing.assert_allclose(float(state.params["w"]), seen[best][1])
+    assert (tmp_path / "ckpt" / "best").is_dir()
+    # resuming the finished run gives the same best params back, read from checkpoints/best
+    again, _ = jaxrnn.fit(loss, {"w": jnp.float32(0.0)}, lambda e: [None], **kwargs)
+    np.testing.assert_allclose(float(again.params["w"]), seen[best][1])
+    with pytest.raises(
+        ValueError, match="keep_best needs eval_fn and eval_batches; got keep_best='accuracy'"
+    ):
+        jaxrnn.fit(
+            loss,
+            {"w": jnp.float32(0.0)},
+            lambda e: [None],
+            key=jax.random.key(0),
+            epochs=1,
+            keep_best="accuracy",
+        )
