@@ -10,10 +10,13 @@ sequence length, measures ``static_unroll``, ``dynamic_unroll(unroll=u)`` and
 * XLA's temporary bytes of the compiled forward+backward step, per time step
   (what backpropagation through time keeps live).
 
-Static unrolling runs in a subprocess per (cell, length), killed after
-``--cap`` seconds; a kill is reported as a cap hit. The subprocess also times
-``dynamic_unroll(unroll=1)`` interleaved with static, so the static/scan ratio
-comes from one process.
+Static unrolling runs in a subprocess per (cell, length). The cap applies to each compile itself:
+the child announces every compile's start and end, and the parent kills it when one compile has
+run ``--cap`` seconds: that, and only that, is reported as "CAP HIT" (naming the compile). Once
+static has hit the cap for a cell, its longer lengths are not attempted and say "not run". A child
+killed for another reason (its whole run past ``--child-limit`` seconds with every compile done) is
+reported as such. The subprocess also times ``dynamic_unroll(unroll=1)`` interleaved with static,
+so the static/scan ratio comes from one process.
 
 Run: ``python -m bench.static_vs_scan [--cells lstm] [--lengths 10,25,50] [--cap 120]``.
 """
@@ -24,6 +27,8 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 import jax
@@ -55,15 +60,30 @@ def steps(kind: str, method: str, unroll: int = 1):
     return cell, forward, forward_backward
 
 
-def measure(kind: str, length: int, methods: dict[str, tuple[str, int]], repeats: int) -> dict[str, Any]:
+COMPILE_START, COMPILE_END = "@compile-start", "@compile-end"
+
+
+def _compile(f, params, x, label: str, announce: bool):
+    """``_timing.compile_seconds``, announced on stderr in a child so the parent can cap the compile alone."""
+    if announce:
+        print(f"{COMPILE_START} {label}", file=sys.stderr, flush=True)
+    out = _timing.compile_seconds(f, params, x)
+    if announce:
+        print(f"{COMPILE_END} {label}", file=sys.stderr, flush=True)
+    return out
+
+
+def measure(
+    kind: str, length: int, methods: dict[str, tuple[str, int]], repeats: int, announce: bool = False
+) -> dict[str, Any]:
     """Compile, time (interleaved) and size every method for one (cell, length)."""
     x = jax.random.normal(jax.random.key(0), (BATCH, length, FEATURES), jnp.float32)
     results, runs = {}, {}
     for name, (method, unroll) in methods.items():
         cell, fwd, fwd_bwd = steps(kind, method, unroll)
         params = cell.init(jax.random.key(1), FEATURES)
-        c_fwd, t_fwd = _timing.compile_seconds(fwd, params, x)
-        c_bwd, t_bwd = _timing.compile_seconds(fwd_bwd, params, x)
+        c_fwd, t_fwd = _compile(fwd, params, x, f"{name} forward", announce)
+        c_bwd, t_bwd = _compile(fwd_bwd, params, x, f"{name} forward+backward", announce)
         temp = _timing.temp_bytes(c_bwd)
         results[name] = {
             "compile_forward_s": t_fwd,
@@ -79,16 +99,46 @@ def measure(kind: str, length: int, methods: dict[str, tuple[str, int]], repeats
     return results
 
 
-def run_static(kind: str, length: int, repeats: int, cap: float) -> dict[str, Any]:
-    """Measure static (and scan unroll 1 beside it) in a subprocess killed after ``cap`` seconds."""
+def run_static(kind: str, length: int, repeats: int, cap: float, child_limit: float) -> dict[str, Any]:
+    """Measure static (and scan unroll 1 beside it) in a subprocess; kill it when one compile passes ``cap``.
+
+    Returns the child's measurements, or ``{"cap_hit": True, "compile": <which>, "cap_s": cap}`` when a
+    compile ran into the cap, ``{"killed": ..., "limit_s": child_limit}`` when the whole child ran past
+    ``child_limit`` with no compile in progress, or ``{"error": <stderr tail>}``.
+    """
     cmd = [sys.executable, "-m", "bench.static_vs_scan", "--child", kind, str(length), str(repeats)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=cap, check=True)
-    except subprocess.TimeoutExpired:
-        return {"cap_hit": True, "cap_s": cap}
-    except subprocess.CalledProcessError as err:
-        return {"error": err.stderr[-2000:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    compiling: dict[str, Any] = {"label": None, "since": 0.0}
+    tail: list[str] = []
+
+    def read_stderr() -> None:
+        for line in child.stderr:
+            if line.startswith(COMPILE_START):
+                compiling.update(label=line[len(COMPILE_START) :].strip(), since=time.monotonic())
+            elif line.startswith(COMPILE_END):
+                compiling["label"] = None
+            else:
+                tail.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    start = time.monotonic()
+    while child.poll() is None:
+        time.sleep(0.2)
+        label = compiling["label"]
+        if label is not None and time.monotonic() - compiling["since"] > cap:
+            child.kill()
+            child.wait()
+            return {"cap_hit": True, "compile": label, "cap_s": cap}
+        if label is None and time.monotonic() - start > child_limit:
+            child.kill()
+            child.wait()
+            return {"killed": "whole child past its time limit, every compile done", "limit_s": child_limit}
+    out = child.stdout.read()
+    reader.join(timeout=5)
+    if child.returncode != 0:
+        return {"error": "".join(tail)[-2000:]}
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -98,31 +148,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lengths", default="10,25,50,100,200,500")
     parser.add_argument("--unrolls", default="1,2,4,8,16")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--cap", type=float, default=120.0, help="seconds per static subprocess")
+    parser.add_argument("--cap", type=float, default=120.0, help="seconds one static compile may take")
+    parser.add_argument(
+        "--child-limit", type=float, default=1800.0, help="seconds a static subprocess may take in all"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, length, repeats = args.child[0], int(args.child[1]), int(args.child[2])
-        res = measure(kind, length, {"static": ("static", 1), "scan_u1_beside_static": ("scan", 1)}, repeats)
+        methods = {"static": ("static", 1), "scan_u1_beside_static": ("scan", 1)}
+        res = measure(kind, length, methods, repeats, announce=True)
         print(json.dumps(res))
         return res
     methods = {f"scan_u{u}": ("scan", int(u)) for u in args.unrolls.split(",")}
     methods["remat"] = ("remat", 1)
     results: dict[str, Any] = {"env": _timing.environment(), "args": vars(args), "cells": {}}
     rows = []
-    static_dead: set[str] = set()
+    static_dead: dict[str, int] = {}  # cell -> the length whose static compile hit the cap
     for kind in args.cells.split(","):
         results["cells"][kind] = {}
         for length in map(int, args.lengths.split(",")):
             entry = measure(kind, length, methods, args.repeats)
-            # once static has hit the cap for a cell, longer sequences only hit it later
+            # once a static compile has hit the cap for a cell, longer sequences are not attempted
             entry["static"] = (
-                {"cap_hit": True, "cap_s": args.cap, "skipped_after_shorter_cap_hit": True}
+                {"not_run": True, "after_cap_hit_at": static_dead[kind]}
                 if kind in static_dead
-                else run_static(kind, length, args.repeats, args.cap)
+                else run_static(kind, length, args.repeats, args.cap, args.child_limit)
             )
             if entry["static"].get("cap_hit"):
-                static_dead.add(kind)
+                static_dead[kind] = length
             results["cells"][kind][length] = entry
             for name, r in list(entry.items()):
                 if name == "static" and "static" in r:
@@ -130,8 +184,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     ratio = r["static"]["forward_backward_ms"] / beside["forward_backward_ms"]
                     r = dict(r["static"], ratio_to_scan_u1=ratio)
                     entry["static_flat"] = r
-                if "cap_hit" in r or "error" in r:
-                    status = "CAP HIT" if "cap_hit" in r else "error"
+                if "cap_hit" in r:
+                    status = f"CAP HIT: {r['compile']} compile > {r['cap_s']:g} s"
+                elif "not_run" in r:
+                    status = f"not run (compile hit the cap at T={r['after_cap_hit_at']})"
+                elif "killed" in r:
+                    status = f"killed after {r['limit_s']:g} s (not a compile cap)"
+                elif "error" in r:
+                    status = "error"
+                else:
+                    status = None
+                if status is not None:
                     rows.append([kind, length, name, status, "", "", "", ""])
                     continue
                 rows.append(

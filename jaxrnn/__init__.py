@@ -18,6 +18,7 @@ from jaxrnn.parallel import (
     replicate,
     shard_batch,
 )
+from jaxrnn.predict import load_classifier
 from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
 from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
 from jaxrnn.tuning import UnrollChoice, clear_unroll_cache, tune_unroll
@@ -43,6 +44,7 @@ __all__ = [
     "gru_cell",
     "latest_checkpoint",
     "Layer",
+    "load_classifier",
     "lstm_cell",
     "LSTMState",
     "make_mesh",

@@ -1,4 +1,4 @@
-"""The ``jaxrnn`` command line: demo, train classifier|regressor|translator, generate, translate."""
+"""The ``jaxrnn`` command line: demo, train classifier|regressor|translator, predict, generate, translate."""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
         commands.add_parser("translate", help="translate sentences with a trained translator")
     )
 
+    from jaxrnn.predict import add_parser as add_predict_parser  # the predict command lives in jaxrnn.predict
+
+    add_predict_parser(commands)
+
     gen = commands.add_parser("generate", help="generate a sequence from a trained regressor (creative RNN)")
     gen.add_argument("--checkpoint", required=True, help="a regressor run directory (or its checkpoint file)")
     gen.add_argument(
@@ -76,14 +80,11 @@ def _train(args: argparse.Namespace) -> int:
     if args.task == "classifier":
         out = pathlib.Path(args.out or f"runs/classifier-{args.dataset}-{args.cell or 'default'}")
         result = train(config_from_arguments(ClassifierConfig, args, out=str(out)))
-        epochs = result["history"]["epoch"]
-        # a time budget may end the run before its first epoch, so before any evaluation
-        accuracy = (
-            "no epoch finished" if result["test_accuracy"] is None else f"{result['test_accuracy']:.4f}"
-        )
+        from jaxrnn.tasks.classifier import summary
+
         print(
-            f"test accuracy {accuracy} after {epochs[-1] if epochs else 0} epochs "
-            f"({_summary(result)}); checkpoints, metrics.json and training_curves.png in {out}"
+            f"{summary(result)} ({_summary(result)}); "
+            f"checkpoints, metrics.json and training_curves.png in {out}"
         )
     else:
         out = pathlib.Path(args.out or f"runs/regressor-{args.variant}")
@@ -155,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
 
         run_demo(seed=args.seed)
         return 0
+    if args.command == "predict":
+        from jaxrnn.predict import run as run_predict
+
+        return run_predict(args)
     if args.command == "train" and args.task is None:
         parser.parse_args(["train", "--help"])
     from jaxrnn.train import NonFiniteLossError

@@ -141,7 +141,12 @@ def archive_checkpoints(checkpoint_dir: str | os.PathLike) -> pathlib.Path | Non
       The subdirectory, or None when there was no checkpoint to move.
     """
     checkpoint_dir = pathlib.Path(checkpoint_dir)
-    found = ckpt.list_checkpoints(checkpoint_dir)
+    found = list(ckpt.list_checkpoints(checkpoint_dir))
+    # fit(keep_best=...) keeps the validation-best params in checkpoint_dir/best: they go too,
+    # or a restarted run would compare its epochs with the old run's best
+    best = checkpoint_dir / "best"
+    if best.is_dir():
+        found.append(best)
     if not found:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())

@@ -188,6 +188,7 @@ def fit(
     units: str = "seq",
     batch_size_fn: Callable[[Batch], int] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    keep_best: str | None = None,
 ) -> tuple[TrainState, dict[str, list]]:
     """Train ``params`` to minimise ``loss_fn`` with optax; evaluate, checkpoint, resume, stop on time.
 
@@ -228,6 +229,11 @@ def fit(
       batch_size_fn: ``batch -> int``, the units in one batch (default: the leading dimension of
         its first array, i.e. sequences; e.g. ``lambda b: int(b["mask"].sum())`` with ``units="tok"``).
       clock: the seconds source of the time budget and the throughput.
+      keep_best: the name of an ``eval_fn`` metric to maximise (e.g. ``"accuracy"``): the evaluated
+        params of the epoch with the highest value (the first such epoch on ties) are kept, and saved
+        to ``checkpoint_dir/best`` when checkpointing; the returned state's ``eval_params`` are
+        those, and ``history["best_epoch"]`` is ``[that epoch]``. None (default) returns the last
+        epoch's params.
 
     Returns:
       ``(state, history)``: the final :class:`TrainState` and a dict of lists:
@@ -243,6 +249,10 @@ def fit(
         if not isinstance(resume, bool):
             raise TypeError(f"resume must be a bool or None; got {resume!r}")
         restart = restart or not resume
+    if keep_best is not None and eval_fn is None:
+        raise ValueError(
+            f"keep_best needs eval_fn and eval_batches; got keep_best={keep_best!r} without them"
+        )
     _check_fit_arguments(epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart)
     if config is not None and out_dir is None:
         raise ValueError("config is saved as out_dir/config.json: pass out_dir too; got out_dir=None")
@@ -269,6 +279,9 @@ def fit(
         last_saved, state, key = resumed.path, resumed.state, resumed.key
         start_epoch, offset, elapsed0 = resumed.epoch, resumed.offset, resumed.elapsed
         history, partial = resumed.history, resumed.partial
+    best = None  # the keep_best params
+    if resumed is not None and keep_best is not None:
+        best = _restore_best(checkpoint_dir, state)
     budget = None if minutes is None else 60.0 * minutes
     started = clock()
 
@@ -363,14 +376,59 @@ def fit(
             if eval_fn is not None and eval_batches is not None:
                 for name, value in evaluate(eval_fn, state.eval_params, eval_batches()).items():
                     history.setdefault(f"eval_{name}", []).append(value)
+                if keep_best is not None:
+                    best_dir = checkpoint_dir if writer else None
+                    best = _update_best(best, keep_best, history, state, step, best_dir)
             progress.extra = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith("eval_")}
         else:
             save(epochs, 0)
     finally:
         progress.close()
+    if best is not None:
+        state = _with_eval_params(state, best)
     write_metrics(stopped)
     if out is not None and writer and history["step"]:
         from jaxrnn.plots import plot_training_curves
 
         plot_training_curves(history, out / "training_curves.png", title=out.name)
     return state, history
+
+
+# --- keep_best: the validation-best params, kept beside (not instead of) the resumable checkpoints ---
+
+
+def _best_dir(checkpoint_dir: str | os.PathLike) -> pathlib.Path:
+    return pathlib.Path(checkpoint_dir) / "best"
+
+
+def _with_eval_params(state: TrainState, params: Any) -> TrainState:
+    return state._replace(params=params) if state.ema_params is None else state._replace(ema_params=params)
+
+
+def _update_best(best: Any, metric: str, history: dict, state: TrainState, step: int, checkpoint_dir) -> Any:
+    values = history.get(f"eval_{metric}")
+    if values is None:
+        raise ValueError(
+            f"keep_best must name a metric of eval_fn; got {metric!r}, eval_fn gives "
+            f"{sorted(k[5:] for k in history if k.startswith('eval_'))}"
+        )
+    if best is not None and max(values[:-1]) >= values[-1]:
+        return best
+    history["best_epoch"] = [len(values)]
+    if checkpoint_dir is not None:
+        tree = {"params": state.eval_params, "epoch": len(values)}
+        ckpt.save_checkpoint(_best_dir(checkpoint_dir), step, tree, max_to_keep=1)
+    return state.eval_params
+
+
+def _restore_best(checkpoint_dir, state: TrainState) -> Any:
+    """The best params saved by an earlier run in ``checkpoint_dir/best``, or None."""
+    if checkpoint_dir is None or ckpt.latest_checkpoint(_best_dir(checkpoint_dir)) is None:
+        return None
+    saved = ckpt.restore_checkpoint(_best_dir(checkpoint_dir), {"params": state.eval_params, "epoch": 0})
+    return jax.tree.map(jnp.asarray, saved["params"])
+
+
+def best_params_path(checkpoint_dir: str | os.PathLike) -> pathlib.Path | None:
+    """The checkpoint file that ``fit(..., keep_best=...)`` wrote to ``checkpoint_dir/best``, or None."""
+    return ckpt.latest_checkpoint(_best_dir(checkpoint_dir))

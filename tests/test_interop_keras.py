@@ -8,15 +8,14 @@ os.environ.setdefault("KERAS_BACKEND", "jax")  # must precede the keras import
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import keras  # noqa: E402  (the [test] extra installs it: a missing keras is a broken install)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-keras = pytest.importorskip("keras", reason="Keras 3 not installed (pip install 'jaxrnn[interop]')")
-if keras.backend.backend() != "jax":  # pragma: no cover - another test imported keras first
-    pytest.skip(
-        f"Keras backend is {keras.backend.backend()!r}, these tests need KERAS_BACKEND=jax",
-        allow_module_level=True,
-    )
+# a failure, not a skip: these tests must run wherever the suite runs
+assert keras.backend.backend() == "jax", (
+    f"Keras backend is {keras.backend.backend()!r}; these tests need KERAS_BACKEND=jax (set before keras is imported)"
+)
 
 import jaxrnn  # noqa: E402
 from jaxrnn.interop import from_keras, to_keras  # noqa: E402

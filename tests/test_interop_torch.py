@@ -5,11 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch  # the [test] extra installs it: a missing torch is a broken install, not a skip
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed (pip install 'jaxrnn[interop]')")
-
-import jaxrnn  # noqa: E402
-from jaxrnn.interop import from_torch, to_torch  # noqa: E402
+import jaxrnn
+from jaxrnn.interop import from_torch, to_torch
 
 B, T, F, H = 2, 5, 3, 4
 KINDS = {

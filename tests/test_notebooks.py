@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
+import nbclient  # the [test] extra installs nbclient and nbformat: a missing one is a broken install
+import nbformat
 import pytest
 from conftest import REPO
-
-nbformat = pytest.importorskip("nbformat", reason="nbformat is part of the test extra")
-nbclient = pytest.importorskip("nbclient", reason="nbclient is part of the test extra")
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 

@@ -78,7 +78,9 @@ class ClassifierConfig(RunConfig):
     batch_size: int | None = option(None, "default: 50 (reber), 150 (mnist)")
     learning_rate: float | None = option(None, "default: 0.01 (reber), 0.001 (mnist)")
     clip_norm: float | None = option(None, "clip gradients by global norm (default: 1 (reber), none (mnist))")
-    lr_decay: float | None = option(None, "multiply the learning rate by this each epoch")
+    lr_decay: float | None = option(
+        None, "multiply the learning rate by this each epoch (default: 0.97 mnist, none reber; 1: constant)"
+    )
     ema_decay: float | None = option(None, "evaluate a moving average of the weights (e.g. 0.999)")
     unroll: int | str = option(
         1,
@@ -86,6 +88,9 @@ class ClassifierConfig(RunConfig):
         parse=unroll_value,
     )
     train_size: int | None = option(None, "use only the first N training examples")
+    validation_size: int | None = option(
+        None, "validation examples (default: the last 5,000 MNIST training images; 500 Reber strings)"
+    )
     data_dir: str | None = option(None, "MNIST directory, or a root holding mnist/ (default: $JAXRNN_DATA)")
 
 

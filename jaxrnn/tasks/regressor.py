@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxrnn import runs, train
 from jaxrnn.cells import Cell
-from jaxrnn.data.time_series import next_batch
+from jaxrnn.data.time_series import HELD_OUT_RANGE, TRAIN_RANGE, next_batch
 from jaxrnn.layers import dense, time_distributed
 from jaxrnn.tasks.common import make_cell, write_json
 from jaxrnn.unroll import dynamic_unroll
@@ -153,7 +153,9 @@ def train_regressor(
       minutes: a time budget for the run, in total over resumes (see :func:`jaxrnn.fit`).
 
     Returns:
-      A dict with ``history``, ``final_mse`` (on 500 fresh windows), ``params``, ``seconds``, ``config``.
+      A dict with ``history``, ``final_mse`` (on 500 windows of ``HELD_OUT_RANGE``, t in [25, 30], a range
+      the training windows, drawn from ``TRAIN_RANGE`` = [0, 25], never touch), ``params``, ``seconds``,
+      ``config``.
     """
     if not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be a positive int; got {iterations!r}")
@@ -183,7 +185,7 @@ def train_regressor(
 
     def batches(epoch: int):
         rng = np.random.default_rng([seed, epoch])
-        return (next_batch(rng, batch_size, n_steps) for _ in range(per_epoch))
+        return (next_batch(rng, batch_size, n_steps, t_range=TRAIN_RANGE) for _ in range(per_epoch))
 
     # a run directory holding another configuration is refused here, before any training
     out_dir = None if out is None else runs.prepare_run(out, config, restart=restart)
@@ -204,7 +206,8 @@ def train_regressor(
         quiet=quiet,
     )
     seconds = time.perf_counter() - start
-    x, y = next_batch(np.random.default_rng([seed, 10**6]), 500, n_steps)
+    # 500 windows of a time range that training never samples
+    x, y = next_batch(np.random.default_rng([seed, 10**6]), 500, n_steps, t_range=HELD_OUT_RANGE)
     final_mse = float(jnp.mean((model.apply(state.params, x) - y) ** 2))
     result = {
         "config": config,
