@@ -76,14 +76,16 @@ def reset_state(cell: Cell, state: State, reset: Array, initial_state: State | N
     batch_size = _batch_of(state)
     dtype = jax.tree.leaves(state)[0].dtype
     _check_carried(cell, state, batch_size, dtype, "reset")
-    reset = _check_reset(reset, batch_size)
+    mask = _check_reset(reset, batch_size)
+    if mask is None:
+        raise TypeError("reset must be a bool array of shape [batch]; got None")
     if initial_state is None:
         initial_state = cell.zero_state(batch_size, dtype)
     else:
         _checks.check_state("initial_state", initial_state, jax.eval_shape(lambda: state))
 
     def pick(old, new):
-        return jnp.where(reset.reshape(reset.shape + (1,) * (old.ndim - 1)), new, old)
+        return jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)
 
     return jax.tree.map(pick, state, initial_state)
 
