@@ -92,14 +92,10 @@ def test_parallel_and_step_by_step_equal_numpy_loop_with_lengths(x64, kind):
     rnn, params, x, h0, h0_np = _setup(kind)
     lengths = np.array([T, 4, 0])
     want_y, want_h = _np_run(kind, params, x, h0_np, [[n] if n else [] for n in lengths])
-    for unroll in (associative_unroll, jaxrnn.dynamic_unroll):
-        ys, state = unroll(
-            rnn.cell if unroll is jaxrnn.dynamic_unroll else rnn,
-            params,
-            jnp.asarray(x),
-            sequence_length=jnp.asarray(lengths),
-            initial_state=h0,
-        )
+    for unroll, model in ((associative_unroll, rnn), (jaxrnn.dynamic_unroll, rnn.cell)):
+        # jitted: op-by-op dispatch of the scan's many slices would dominate the test's time
+        run = jax.jit(lambda p, x, n, h0, f=unroll, m=model: f(m, p, x, sequence_length=n, initial_state=h0))
+        ys, state = run(params, jnp.asarray(x), jnp.asarray(lengths), h0)
         np.testing.assert_allclose(np.asarray(ys), want_y, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(_hidden(kind, state), want_h, rtol=1e-10, atol=1e-12)
 
@@ -110,9 +106,10 @@ def test_segment_ids_equal_separate_runs(x64, kind):
     ids = np.array([[1, 1, 1, 2, 2, 5, 5, 5, 0], [7] * T, [1, 2, 3, 3, 3, 3, 0, 0, 0]])
     segments = [[3, 2, 3], [T], [1, 1, 4]]
     want_y, want_h = _np_run(kind, params, x, h0_np, segments)
-    ys, state = associative_unroll(
-        rnn, params, jnp.asarray(x), segment_ids=jnp.asarray(ids), initial_state=h0
+    run = jax.jit(
+        lambda p, x, h0: associative_unroll(rnn, p, x, segment_ids=jnp.asarray(ids), initial_state=h0)
     )
+    ys, state = run(params, jnp.asarray(x), h0)
     np.testing.assert_allclose(np.asarray(ys), want_y, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(_hidden(kind, state), want_h, rtol=1e-10, atol=1e-12)
     assert np.all(np.asarray(ys)[0, 8] == 0) and np.all(np.asarray(ys)[2, 6:] == 0)
@@ -123,8 +120,10 @@ def test_segment_ids_equal_separate_runs(x64, kind):
 def test_time_major_matches_batch_major(kind):
     rnn, params, x, _, _ = _setup(kind, dtype=jnp.float32)
     x = jnp.asarray(x, jnp.float32)
-    ys, _ = associative_unroll(rnn, params, x)
-    ys_tm, _ = associative_unroll(rnn, params, jnp.swapaxes(x, 0, 1), time_major=True)
+    ys, _ = jax.jit(lambda p, x: associative_unroll(rnn, p, x))(params, x)
+    ys_tm, _ = jax.jit(lambda p, x: associative_unroll(rnn, p, x, time_major=True))(
+        params, jnp.swapaxes(x, 0, 1)
+    )
     np.testing.assert_allclose(np.asarray(ys), np.asarray(jnp.swapaxes(ys_tm, 0, 1)), rtol=1e-6, atol=1e-6)
 
 
@@ -137,7 +136,7 @@ def test_associative_gradients_equal_finite_differences(x64, kind):
         ys, state = associative_unroll(rnn, params, x, segment_ids=ids, initial_state=h0)
         return jnp.sum(jnp.sin(ys)) + sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(state))
 
-    check_grads(loss, (params, jnp.asarray(x)), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+    check_grads(jax.jit(loss), (params, jnp.asarray(x)), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
 
 
 def test_lru_initial_eigenvalues_lie_on_the_ring():
