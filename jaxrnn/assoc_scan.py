@@ -77,12 +77,12 @@ def linear_scan(
     Returns:
       ``h: [time, batch, H]``, ``h[t]`` the state after step ``t``.
     """
+    if reset is not None:
+        r = reset[..., None]
+        b = jnp.where(r, a * h0[None] + b, b)
+        a = jnp.where(r, jnp.zeros_like(a), a)
     if valid is not None:
         v = valid[..., None]
-        if reset is not None:
-            r = reset[..., None]
-            b = jnp.where(r, a * h0[None] + b, b)
-            a = jnp.where(r, jnp.zeros_like(a), a)
         a = jnp.where(v, a, jnp.ones_like(a))
         b = jnp.where(v, b, jnp.zeros_like(b))
     # fold h0 into step 0, so the scan's b component is the state itself

@@ -155,8 +155,17 @@ def test_linear_scan_matches_a_python_loop():
     for t in range(6):
         h = a[t] * h + b[t]
         want.append(h)
-    got = linear_scan(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32), jnp.asarray(h0, jnp.float32))
-    np.testing.assert_allclose(np.asarray(got), np.stack(want), rtol=1e-5, atol=1e-5)
+    a32, b32, h032 = (jnp.asarray(v, jnp.float32) for v in (a, b, h0))
+    np.testing.assert_allclose(np.asarray(linear_scan(a32, b32, h032)), np.stack(want), rtol=1e-5, atol=1e-5)
+    # a reset at step 3 of row 1 alone: that row restarts from h0 there
+    reset = np.zeros((6, 2), bool)
+    reset[3, 1] = True
+    h, want = h0[1], []
+    for t in range(6):
+        h = a[t, 1] * (h0[1] if t == 3 else h) + b[t, 1]
+        want.append(h)
+    got = linear_scan(a32, b32, h032, reset=jnp.asarray(reset))
+    np.testing.assert_allclose(np.asarray(got)[:, 1], np.stack(want), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(
