@@ -218,6 +218,9 @@ def lru(
         return LRUState(jnp.zeros((batch_size, num_units), dtype), jnp.zeros((batch_size, num_units), dtype))
 
     def coefficients(params, x):
+        if x.dtype not in (jnp.float32, jnp.float64):
+            # complex64/128 have no bfloat16/float16 counterpart; a silent upcast would change the state dtype
+            raise TypeError(f"lru inputs must be float32 or float64 (complex state); got {x.dtype}")
         # explicit complex casts: jaxrnn's tests run with strict dtype promotion
         cdt = _complex_dtype(x.dtype)
         nu, theta = jnp.exp(params["nu_log"].astype(x.dtype)), jnp.exp(params["theta_log"].astype(x.dtype))

@@ -208,3 +208,7 @@ def test_bad_arguments_name_themselves():
         min_lstm(0)
     with pytest.raises(ValueError, match="r_min and r_max"):
         lru(4, r_min=0.9, r_max=0.5)
+    rnn = lru(H)
+    params = rnn.cell.init(jax.random.key(0), F)
+    with pytest.raises(TypeError, match="lru inputs must be float32 or float64"):
+        associative_unroll(rnn, params, jnp.zeros((B, T, F), jnp.bfloat16))
