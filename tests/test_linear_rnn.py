@@ -106,10 +106,9 @@ def test_segment_ids_equal_separate_runs(x64, kind):
     ids = np.array([[1, 1, 1, 2, 2, 5, 5, 5, 0], [7] * T, [1, 2, 3, 3, 3, 3, 0, 0, 0]])
     segments = [[3, 2, 3], [T], [1, 1, 4]]
     want_y, want_h = _np_run(kind, params, x, h0_np, segments)
-    run = jax.jit(
-        lambda p, x, h0: associative_unroll(rnn, p, x, segment_ids=jnp.asarray(ids), initial_state=h0)
-    )
-    ys, state = run(params, jnp.asarray(x), h0)
+    # ids passed traced: the values cannot be checked under jit, the masks must still be right
+    run = jax.jit(lambda p, x, ids, h0: associative_unroll(rnn, p, x, segment_ids=ids, initial_state=h0))
+    ys, state = run(params, jnp.asarray(x), jnp.asarray(ids), h0)
     np.testing.assert_allclose(np.asarray(ys), want_y, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(_hidden(kind, state), want_h, rtol=1e-10, atol=1e-12)
     assert np.all(np.asarray(ys)[0, 8] == 0) and np.all(np.asarray(ys)[2, 6:] == 0)
