@@ -6,9 +6,13 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
+from jaxrnn.assoc_scan import LinearRNN, associative_unroll
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxrnn.layer_norm import layer_norm_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
+from jaxrnn.linear_rnn import LRUState, lru, min_gru, min_lstm
+from jaxrnn.padding import PaddedTokens, embed_padded, lengths_from_padding, segment_ids_from_tokens
 from jaxrnn.parallel import (
     data_parallel_train_step,
     device_cell,
@@ -19,6 +23,8 @@ from jaxrnn.parallel import (
     shard_batch,
 )
 from jaxrnn.predict import load_classifier
+from jaxrnn.stacked import init_stacked_bidirectional, stacked_bidirectional_unroll
+from jaxrnn.streaming import make_stream_step, reset_state, stream_chunk
 from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
 from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
 from jaxrnn.tuning import UnrollChoice, clear_unroll_cache, tune_unroll
@@ -28,6 +34,7 @@ from jaxrnn.wrappers import dropout, output_projection, residual, stack_cells
 __version__ = "0.1.0"
 
 __all__ = [
+    "associative_unroll",
     "basic_cell",
     "bidirectional_unroll",
     "Cell",
@@ -37,31 +44,46 @@ __all__ = [
     "device_cell",
     "dropout",
     "dynamic_unroll",
+    "embed_padded",
     "Embedding",
     "embedding",
     "fit",
     "freeze",
     "gru_cell",
+    "init_stacked_bidirectional",
     "latest_checkpoint",
     "Layer",
+    "layer_norm_lstm_cell",
+    "lengths_from_padding",
+    "LinearRNN",
     "load_classifier",
+    "lru",
+    "LRUState",
     "lstm_cell",
     "LSTMState",
     "make_mesh",
     "make_optimizer",
+    "make_stream_step",
     "make_train_step",
+    "min_gru",
+    "min_lstm",
     "NonFiniteLossError",
     "output_projection",
+    "PaddedTokens",
     "pipelined_unroll",
     "place_params",
     "replicate",
+    "reset_state",
     "residual",
     "restore_checkpoint",
     "reverse_sequence",
     "save_checkpoint",
+    "segment_ids_from_tokens",
     "shard_batch",
     "stack_cells",
+    "stacked_bidirectional_unroll",
     "static_unroll",
+    "stream_chunk",
     "time_distributed",
     "TrainState",
     "truncated_unroll",

@@ -20,3 +20,11 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (put the MNIST files there to run this test)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def x64():
+    """Run one test with float64 enabled (for NumPy float64 references and finite differences)."""
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
