@@ -6,8 +6,9 @@ TF's ``dynamic_rnn``.
 """
 
 from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
-from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.cells import Cell, LayerStack, LSTMState, Recurrence, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxrnn.fused import unroll_path
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.parallel import (
     data_parallel_train_step,
@@ -43,6 +44,7 @@ __all__ = [
     "gru_cell",
     "latest_checkpoint",
     "Layer",
+    "LayerStack",
     "lstm_cell",
     "LSTMState",
     "make_mesh",
@@ -51,6 +53,7 @@ __all__ = [
     "NonFiniteLossError",
     "output_projection",
     "pipelined_unroll",
+    "Recurrence",
     "place_params",
     "replicate",
     "residual",
@@ -66,6 +69,7 @@ __all__ = [
     "truncated_value_and_grad",
     "tune_unroll",
     "UnrollChoice",
+    "unroll_path",
     "seq2seq",
     "text",
 ]

@@ -20,3 +20,11 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA} (put the MNIST files there to run this test)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def x64():
+    """Float64 for the duration of one test (finite differences, float64 references)."""
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
