@@ -146,20 +146,13 @@ def check_params(name: str, cell: Any, params: Any, features: int) -> None:
         raise ValueError(f"{name} feature size must match params (input_size={made_for}); got {features}")
     where = f" for this cell on {features} input features (from cell.init)"
     mismatch = "params do not look like this cell's parameters (params of another cell?)"
-    check_tree("params", params, _expected_params(cell, features), mismatch=mismatch, where=where)
-
-
-def _expected_params(cell: Any, features: int) -> Any:
     try:
-        return _expected_params_cached(cell, features)
+        expected = _init_shapes(cell, features)
     except TypeError:  # an unhashable cell (e.g. a list inside state_size): no cache
-        return _shapes_of_init(cell, features)
+        expected = _init_shapes.__wrapped__(cell, features)
+    check_tree("params", params, expected, mismatch=mismatch, where=where)
 
 
 @functools.lru_cache(maxsize=256)
-def _expected_params_cached(cell: Any, features: int) -> Any:
-    return _shapes_of_init(cell, features)
-
-
-def _shapes_of_init(cell: Any, features: int) -> Any:
+def _init_shapes(cell: Any, features: int) -> Any:
     return jax.eval_shape(lambda: cell.init(jax.random.key(0), features))

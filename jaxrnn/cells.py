@@ -45,6 +45,9 @@ class Recurrence(NamedTuple):
         every step at once after the loop; None for ``y`` itself.
       training: False when the description holds only with ``training=False``
         (a dropout wrapper: the identity at inference).
+      apply: the ``Cell.apply`` this describes; the fast path is taken only
+        while ``cell.apply is recurrence.apply``, so ``cell._replace(apply=...)``
+        falls back to the plain scan unless it re-attaches the recurrence.
     """
 
     weights: Callable[[Params], tuple[Array, Array, Array]]
@@ -54,6 +57,7 @@ class Recurrence(NamedTuple):
     derivative_from_output: Callable[[Array], Array] | None = None
     readout: Callable[[Params, Array, Array], Array] | None = None
     training: bool = True
+    apply: Callable[..., Any] | None = None
 
 
 class LayerStack(NamedTuple):
@@ -61,12 +65,14 @@ class LayerStack(NamedTuple):
 
     Unrolling layer after layer gives the same numbers, so each layer takes its
     own fast path. Params are a tuple, one entry per layer; ``split`` and
-    ``join`` turn the stack's carry into a tuple of layer carries and back.
+    ``join`` turn the stack's carry into a tuple of layer carries and back;
+    ``apply`` is the stack's ``Cell.apply`` (as in :class:`Recurrence`).
     """
 
     cells: tuple[Cell, ...]
     split: Callable[[State], tuple]
     join: Callable[[tuple], State]
+    apply: Callable[..., Any] | None = None
 
 
 class Cell(NamedTuple):
@@ -205,7 +211,7 @@ def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=No
         output_size=output_size,
         state_size=sizes,
         input_size=lambda params: params["Wx"].shape[0],
-        recurrence=recurrence,
+        recurrence=None if recurrence is None else recurrence._replace(apply=apply),
     )
 
 

@@ -54,6 +54,8 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
     'fused'
     """
     rec = cell.recurrence
+    if rec is None or rec.apply is not cell.apply:
+        return "scan"  # no recurrence, or apply was replaced after it was declared
     if isinstance(rec, Recurrence):
         ok = rec.additive and (rec.training or training is False)
         return "fused" if ok else "scan"

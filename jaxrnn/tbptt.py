@@ -41,7 +41,8 @@ def _shift_time(cell: Cell, offset: Array) -> Cell:
         return cell.apply(params, state, x, key=key, training=training, time_step=time_step + offset)
 
     # the recurrence does not depend on time_step, so the fast path stays
-    return cell._replace(apply=apply)
+    rec = cell.recurrence
+    return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
 def _windows(xs: Array, window: int) -> tuple[Array, Array | None]:

@@ -34,8 +34,10 @@ def _unflatten_state(flat: Array, like: Any) -> Any:
     return jax.tree.unflatten(treedef, jnp.split(flat, splits, axis=-1))
 
 
-def _with_readout(cell: Cell, params_of: Callable[[Params], Params], readout: Callable) -> Recurrence | None:
-    """The cell's recurrence seen from a wrapper's params, with ``readout(params, x, y)`` after its own."""
+def _with_readout(
+    cell: Cell, params_of: Callable[[Params], Params], readout: Callable, apply: Callable
+) -> Recurrence | None:
+    """The recurrence seen from a wrapper (its params and ``apply``), with ``readout(params, x, y)`` added."""
     rec = cell.recurrence
     if not isinstance(rec, Recurrence):
         return None
@@ -44,7 +46,7 @@ def _with_readout(cell: Cell, params_of: Callable[[Params], Params], readout: Ca
     def composed(params, x, y):
         return readout(params, x, y if inner is None else inner(params_of(params), x, y))
 
-    return rec._replace(weights=lambda params: rec.weights(params_of(params)), readout=composed)
+    return rec._replace(weights=lambda params: rec.weights(params_of(params)), readout=composed, apply=apply)
 
 
 def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
@@ -117,7 +119,7 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         output_size=cells[-1].output_size,
         state_size=sizes if state_is_tuple else sum(int(n) for n in jax.tree.leaves(sizes)),
         input_size=lambda params: cells[0].input_size(params[0]),
-        recurrence=LayerStack(cells, split, join) if fast else None,
+        recurrence=LayerStack(cells, split, join, apply) if fast else None,
     )
 
 
@@ -160,7 +162,7 @@ def output_projection(
         output_size=output_size,
         state_size=cell.state_size,
         input_size=lambda params: cell.input_size(params["cell"]),
-        recurrence=_with_readout(cell, lambda params: params["cell"], project),
+        recurrence=_with_readout(cell, lambda params: params["cell"], project, apply),
     )
 
 
@@ -278,7 +280,7 @@ def dropout(
         rec = rec._replace(training=False)
     elif active:
         rec = None  # a stack's layers would need the masks between them
-    return cell._replace(apply=apply, recurrence=rec)
+    return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
 def residual(cell: Cell) -> Cell:
@@ -314,4 +316,5 @@ def residual(cell: Cell) -> Cell:
     def skip(params, x, y):
         return y + x.astype(y.dtype)
 
-    return cell._replace(init=init, apply=apply, recurrence=_with_readout(cell, lambda params: params, skip))
+    recurrence = _with_readout(cell, lambda params: params, skip, apply)
+    return cell._replace(init=init, apply=apply, recurrence=recurrence)

@@ -460,3 +460,26 @@ def test_window_rows_must_be_a_positive_int():
     for bad in (0, True, 2.5):
         with pytest.raises(ValueError, match=f"window_rows must be a positive int; got {bad!r}"):
             fused.fused_unroll(cell, params, jnp.ones((5, 2, 3)), cell.zero_state(2), None, window_rows=bad)
+
+
+def test_replacing_apply_drops_the_fused_path_unless_the_recurrence_is_reattached():
+    cell = jaxrnn.lstm_cell(4)
+    params = cell.init(jax.random.key(0), 3)
+    doubled = cell._replace(apply=lambda p, s, x, **kw: cell.apply(p, s, 2.0 * x))
+    assert jaxrnn.unroll_path(doubled, params) == "scan"  # the recurrence no longer describes this apply
+    x = jax.random.normal(jax.random.key(1), (2, 4, 3))
+    np.testing.assert_allclose(
+        jaxrnn.dynamic_unroll(doubled, params, x)[0],
+        jaxrnn.dynamic_unroll(cell, params, 2.0 * x)[0],
+        atol=1e-6,
+    )
+    same = cell._replace(apply=lambda *a, **kw: cell.apply(*a, **kw))
+    reattached = same._replace(recurrence=cell.recurrence._replace(apply=same.apply))
+    assert jaxrnn.unroll_path(reattached, params) == "fused"
+
+
+def test_truncated_unroll_keeps_the_fused_path():
+    cell = jaxrnn.lstm_cell(4)
+    params = cell.init(jax.random.key(0), 3)
+    loss = lambda p: jnp.sum(jaxrnn.truncated_unroll(cell, p, jnp.ones((2, 6, 3)), window=2)[0])
+    assert "custom_vjp_call" in str(jax.make_jaxpr(loss)(params))
