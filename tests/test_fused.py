@@ -409,8 +409,10 @@ WRAPPED = {
 }
 
 
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("name", sorted(WRAPPED))
+@pytest.mark.parametrize(
+    "name, reverse",
+    [(name, False) for name in sorted(WRAPPED)] + [("projected_lstm", True), ("stacked_lstms", True)],
+)
 def test_wrapped_cells_take_the_fused_path_with_the_plain_scans_numbers(name, reverse):
     cell = WRAPPED[name]()
     params = random_params(cell, jax.random.key(0), 3)
