@@ -99,8 +99,11 @@ def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
     return jaxrnn.dense(10).init(key, h)
 
 
-def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True, unroll=1, reset_after=True):
-    """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic)."""
+def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True, unroll=1, reset_after=True, window_rows=None):
+    """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic).
+
+    ``window_rows`` (for ``bench.windows``) runs ``jaxrnn.fused.fused_unroll`` with that window instead.
+    """
     cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=reset_after)}
     cell = cells.get(kind, jaxrnn.basic_cell)(h)
     k1, k2 = jax.random.split(jax.random.key(1))
@@ -108,7 +111,14 @@ def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True, unroll=1, reset_
     head = jaxrnn.dense(10)
 
     def apply(p, xs):
-        out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused, unroll=unroll)
+        if window_rows is not None:
+            state, out = jaxrnn.fused.fused_unroll(
+                cell, p["cell"], jnp.swapaxes(xs, 0, 1), cell.zero_state(b, xs.dtype), None,
+                unroll=unroll, window_rows=window_rows,
+            )  # fmt: skip
+            out = jnp.swapaxes(out, 0, 1)
+        else:
+            out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused, unroll=unroll)
         return head.apply(p["head"], state) if labels is not None else out
 
     return _jax_step(apply, params, x, labels, train)

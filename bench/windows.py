@@ -1,11 +1,12 @@
 """The fused backward pass's window of steps: speed and backprop memory per window size.
 
-The fused scan's backward pass (:mod:`jaxrnn._fused_scan`) keeps ``dz`` for one
+The fused loop's backward pass (:mod:`jaxrnn.fused`) keeps ``dz`` for one
 window of steps and adds the window's weight gradients with one GEMM of
 ``steps x batch`` rows. This measures, on ``bench.peers``' LSTM train and book
 MNIST workloads, the default window (``WINDOW_ROWS`` rows) against windows of
-1 and 2 steps and one window of all ``T`` steps (one weight-gradient GEMM after
-the loop, as before windows), with Haiku's scan as the memory reference.
+about 1 and 2 steps (``window_rows`` = steps x batch) and one window of all
+``T`` steps (one weight-gradient GEMM after the loop, as before windows), with
+Haiku's scan as the memory reference.
 Memory is XLA's temporary bytes of the train step: divided by ``T``, and per
 added time step (the step compiled again at ``2T``; the difference over ``T``).
 
@@ -23,18 +24,14 @@ import jax
 import jax.numpy as jnp
 
 from bench import _timing, peers
-from jaxrnn import _fused_scan
+from jaxrnn import fused
 
 
 def _build(impl: Callable, window: int | None, shape: tuple, x: jax.Array, labels: Any) -> tuple[Any, int]:
-    """Compile ``impl`` with the fused scan's windows fixed to ``window`` steps (None: the default rule)."""
-    default = _fused_scan._window_steps
-    if window is not None:
-        _fused_scan._window_steps = lambda batch, num_steps: min(window, num_steps)
-    try:
+    """Compile ``impl`` with windows of about ``window`` steps (None: the default rule)."""
+    if window is None:
         return impl(*shape, x, labels)
-    finally:
-        _fused_scan._window_steps = default
+    return impl(*shape, x, labels, window_rows=window * shape[1])
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -51,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         x = jax.random.normal(kx, (b, t, f), jnp.float32)
         labels = jax.random.randint(kl, (b,), 0, 10) if kind == "basic" else None
         variants: dict[str, tuple[Callable, int | None]] = {
-            f"default ({_fused_scan._window_steps(b, t)} steps)": (peers.jaxrnn_impl, None),
+            f"default ({fused.window_steps(b, t)} steps)": (peers.jaxrnn_impl, None),
             "1 step": (peers.jaxrnn_impl, 1),
             "2 steps": (peers.jaxrnn_impl, 2),
             f"all {t} steps": (peers.jaxrnn_impl, t),

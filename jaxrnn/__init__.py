@@ -7,8 +7,9 @@ TF's ``dynamic_rnn``.
 
 from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
 from jaxrnn.assoc_scan import LinearRNN, associative_unroll
-from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
+from jaxrnn.cells import Cell, LayerStack, LSTMState, Recurrence, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxrnn.fused import unroll_path
 from jaxrnn.layer_norm import layer_norm_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.linear_rnn import LRUState, lru, min_gru, min_lstm
@@ -54,6 +55,7 @@ __all__ = [
     "latest_checkpoint",
     "Layer",
     "layer_norm_lstm_cell",
+    "LayerStack",
     "lengths_from_padding",
     "LinearRNN",
     "load_classifier",
@@ -71,6 +73,7 @@ __all__ = [
     "output_projection",
     "PaddedTokens",
     "pipelined_unroll",
+    "Recurrence",
     "place_params",
     "replicate",
     "reset_state",
@@ -90,6 +93,7 @@ __all__ = [
     "truncated_value_and_grad",
     "tune_unroll",
     "UnrollChoice",
+    "unroll_path",
     "seq2seq",
     "text",
 ]

@@ -104,7 +104,7 @@ def _prepare(rnn: LinearRNN, params: Params, inputs: Any, initial_state: Any, ti
     num_steps, batch_size, features = xs.shape
     if num_steps == 0:
         raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
-    _checks.check_params_input_size("inputs", rnn.cell, params, features)
+    _checks.check_params("inputs", rnn.cell, params, features)
     expected = jax.eval_shape(lambda: rnn.cell.zero_state(batch_size, xs.dtype))
     if initial_state is None:
         state = rnn.cell.zero_state(batch_size, xs.dtype)

@@ -1,16 +1,4 @@
-"""Recurrent cells as values made of pure functions.
-
-A cell is a :class:`Cell`: ``init`` makes a parameter pytree, ``zero_state``
-makes a state pytree, and ``apply(params, state, x) -> (new_state, y)`` is one
-time step, shaped exactly like a ``lax.scan`` body once ``params`` is bound.
-
-Every cell splits its step in two so the unrollers can hoist the input
-projection out of the time loop (the book's Figure 14-10 trick applied to
-inputs): ``project(params, x)`` holds everything that depends on ``x`` only
-(``x @ Wx + b``) and works on ``[..., features]`` of any leading shape, and
-``step(params, state, projected)`` holds the recurrence. ``apply`` is
-``step(params, state, project(params, x))``.
-"""
+"""Recurrent cells as values made of pure functions: the :class:`Cell` contract and the built-in cells."""
 
 from __future__ import annotations
 
@@ -20,90 +8,112 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxrnn import _checks
+
 Array = jax.Array
 Params = Any
 State = Any
 Initializer = Callable[..., Array]
 
 
-class Cell(NamedTuple):
-    """A recurrent cell: data plus pure functions, no hidden state.
+class Recurrence(NamedTuple):
+    """The fast structure of a step, declared as data: one input GEMM, one recurrent GEMM, elementwise rest.
+
+    A cell whose ``apply`` computes::
+
+        Wx, Wh, b = weights(params)
+        xz = x @ Wx + b                        # [B, G]: depends on the input only
+        hz = hidden(carry) @ Wh                # [B, G]: the recurrent product
+        carry, y = combine(xz, hz, carry)      # elementwise, no parameters
+        y = readout(params, x, y)              # optional, per step, no carry (a head, a skip)
+
+    declares it with this value, and :func:`jaxrnn.dynamic_unroll` runs it on
+    the fast path (:mod:`jaxrnn.fused`). Wrappers that leave the recurrence
+    alone pass it through (composing ``readout``); others drop it.
 
     Attributes:
-      init: ``init(key, input_size, dtype=float32) -> params`` (a dict pytree).
-      zero_state: ``zero_state(batch_size, dtype=float32) -> state``.
-      project: ``project(params, x) -> projected``; ``x: [..., input_size]``.
-        The part of a step that depends on the input only, run once for all
-        time steps by the unrollers.
-      step: ``step(params, state, projected, *, key=None, training=False,
-        time_step=0) -> (new_state, output)``; the recurrence. ``key``,
-        ``training`` and ``time_step`` are for stochastic wrappers (dropout);
-        plain cells ignore them.
-      output_size: size of the output ``y``, ``[batch, output_size]``.
-      state_size: pytree of ints, one per state leaf ``[batch, size]``.
+      weights: ``params -> (Wx [F, G], Wh [K, G], b [G])``.
+      hidden: ``carry -> [B, K]``, the part of the carry multiplied by ``Wh``.
+      combine: ``(xz, hz, carry) -> (carry, y)``; ``xz`` and ``hz`` are kept
+        apart so a step that gates ``hz`` (a reset-after GRU) can be declared.
+      additive: ``combine`` uses ``xz + hz`` only; the fast path then runs one
+        ``[x, h] @ [Wx; Wh]`` GEMM and passes ``hz = 0`` (it serves only these).
+      derivative_from_output: for ``carry = y = activation(xz + hz)``,
+        ``activation'`` as a function of ``y``; the backward pass then keeps
+        only the states. None otherwise.
+      readout: ``(params, x [..., F], y [..., O']) -> [..., O]``, applied to
+        every step at once after the loop; None for ``y`` itself.
+      training: False when the description holds only with ``training=False``
+        (a dropout wrapper: the identity at inference).
+      apply: the ``Cell.apply`` this describes; the fast path is taken only
+        while ``cell.apply is recurrence.apply``, so ``cell._replace(apply=...)``
+        falls back to the plain scan unless it re-attaches the recurrence.
+    """
+
+    weights: Callable[[Params], tuple[Array, Array, Array]]
+    hidden: Callable[[State], Array]
+    combine: Callable[[Array, Array, State], tuple[State, Array]]
+    additive: bool = True
+    derivative_from_output: Callable[[Array], Array] | None = None
+    readout: Callable[[Params, Array, Array], Array] | None = None
+    training: bool = True
+    apply: Callable[..., Any] | None = None
+
+
+class LayerStack(NamedTuple):
+    """The fast structure of :func:`jaxrnn.stack_cells`: ``cells`` (bottom first) run in turn at each step.
+
+    Unrolling layer after layer gives the same numbers, so each layer takes its
+    own fast path. Params are a tuple, one entry per layer; ``split`` and
+    ``join`` turn the stack's carry into a tuple of layer carries and back;
+    ``apply`` is the stack's ``Cell.apply`` (as in :class:`Recurrence`).
+    """
+
+    cells: tuple[Cell, ...]
+    split: Callable[[State], tuple]
+    join: Callable[[tuple], State]
+    apply: Callable[..., Any] | None = None
+
+
+class Cell(NamedTuple):
+    """A recurrent cell: the ``lax.scan`` contract, written down once.
+
+    A cell is data plus pure functions, no hidden state. Unrolling it means::
+
+        params = cell.init(key, input_size, dtype)             # a pytree
+        carry = cell.zero_state(batch, dtype)                  # a pytree, leaves [batch, *feature_shape]
+        for t in range(time):
+            carry, y[t] = cell.apply(params, carry, x[t], key=key, training=training, time_step=t)
+
+    which is exactly ``lax.scan(lambda c, x: cell.apply(params, c, x), carry, xs)``
+    with ``x[t]: [batch, input_size]`` and ``y[t]: [batch, output_size]``. The
+    unrollers add the ``sequence_length`` mask (:mod:`jaxrnn.masking`): past
+    each sequence's end the carry is frozen and ``y`` is zero.
+
+    Attributes:
+      init: ``init(key, input_size, dtype=float32) -> params``.
+      zero_state: ``zero_state(batch, dtype=float32) -> carry``.
+      apply: ``apply(params, carry, x, *, key=None, training=False, time_step=0)
+        -> (carry, y)``; ``key``, ``training`` and ``time_step`` are for
+        stochastic wrappers (dropout folds ``time_step`` into its masks);
+        deterministic cells ignore them.
+      output_size: O, the size of ``y``.
+      state_size: a pytree like the carry whose leaves are the feature size
+        (an int) or feature shape (a tuple, e.g. ``(H, W, C)`` for a
+        convolutional carry ``[B, H, W, C]``) of each carry leaf.
       input_size: ``input_size(params) -> int``, the feature size ``params``
-        was made for (used to check inputs before tracing).
+        were made for.
+      recurrence: None, or the step's fast structure (:class:`Recurrence`,
+        :class:`LayerStack`), read by :func:`jaxrnn.unroll_path`.
     """
 
     init: Callable[..., Params]
     zero_state: Callable[..., State]
-    project: Callable[[Params, Array], Any]
-    step: Callable[..., tuple[State, Array]]
+    apply: Callable[..., tuple[State, Array]]
     output_size: int
     state_size: Any
     input_size: Callable[[Params], int]
-
-    def apply(
-        self,
-        params: Params,
-        state: State,
-        x: Array,
-        *,
-        key: Array | None = None,
-        training: bool = False,
-        time_step: Any = 0,
-    ) -> tuple[State, Array]:
-        """One time step: ``x: [batch, input_size]`` -> ``(new_state, [batch, output_size])``."""
-        return self.step(
-            params, state, self.project(params, x), key=key, training=training, time_step=time_step
-        )
-
-
-class Additive(NamedTuple):
-    """Marks a step whose recurrence is one GEMM plus parameter-free elementwise gates.
-
-    A step function ``step`` carrying ``step.additive = Additive(gates, hidden)``
-    promises ``step(params, state, projected) == gates(projected + hidden(state) @
-    params["Wh"], state)``; ``dynamic_unroll`` then runs it with a hand-written
-    backward pass (:mod:`jaxrnn._fused_scan`). Wrappers that replace ``step``
-    drop the mark, so they get the plain scan.
-
-    Attributes:
-      gates: ``gates(z, state) -> (new_state, y)``, ``z: [B, G*H]``; elementwise, no parameters.
-      hidden: ``hidden(state) -> [B, H]``, the part of the state multiplied by ``Wh``.
-      derivative_from_output: for a step ``h = activation(z)`` whose new state
-        and output are both ``h`` (the basic cell), ``activation'(z)`` as a
-        function of ``h``; the backward pass then keeps only the states. None otherwise.
-    """
-
-    gates: Callable[[Array, State], tuple[State, Array]]
-    hidden: Callable[[State], Array]
-    derivative_from_output: Callable[[Array], Array] | None = None
-
-
-def _mark_additive(
-    step: Callable, gates: Callable, hidden: Callable, derivative_from_output: Callable | None = None
-) -> Callable:
-    step.additive = Additive(gates, hidden, derivative_from_output)
-    return step
-
-
-# activations whose derivative is a function of their output, as JAX's own derivative rules compute it
-_DERIVATIVE_FROM_OUTPUT: dict[Callable, Callable[[Array], Array]] = {
-    jnp.tanh: lambda h: (1 + h) * (1 - h),
-    jax.nn.sigmoid: lambda h: h * (1 - h),
-    jax.nn.relu: lambda h: (h > 0).astype(h.dtype),
-}
+    recurrence: Recurrence | LayerStack | None = None
 
 
 class LSTMState(NamedTuple):
@@ -113,12 +123,26 @@ class LSTMState(NamedTuple):
     h: Array
 
 
-def _glorot_uniform() -> Initializer:
-    return jax.nn.initializers.glorot_uniform()
+def matmul(x: Array, w: Array) -> Array:
+    """``x @ w`` in ``x``'s dtype, with leading axes folded into one (``x: [..., F]``, ``w: [F, G]``)."""
+    if x.ndim > 2:
+        # XLA:CPU runs a rank-2 dot on its fast GEMM path but a rank-3 one 2-3x slower
+        lead = x.shape[:-1]
+        return (x.reshape(-1, x.shape[-1]) @ w.astype(x.dtype)).reshape(*lead, w.shape[-1])
+    return x @ w.astype(x.dtype)
 
 
-def _orthogonal() -> Initializer:
-    return jax.nn.initializers.orthogonal()
+def row(v: Array, like: Array) -> Array:
+    """``v: [n]`` cast and reshaped to broadcast against ``like: [..., n]`` (no implicit rank promotion)."""
+    return v.astype(like.dtype).reshape((1,) * (like.ndim - 1) + v.shape)
+
+
+# activations whose derivative is a function of their output, as JAX's own derivative rules compute it
+_DERIVATIVE_FROM_OUTPUT: dict[Callable, Callable[[Array], Array]] = {
+    jnp.tanh: lambda h: (1 + h) * (1 - h),
+    jax.nn.sigmoid: lambda h: h * (1 - h),
+    jax.nn.relu: lambda h: (h > 0).astype(h.dtype),
+}
 
 
 def _dense_params(
@@ -130,14 +154,13 @@ def _dense_params(
     initializer: Initializer | None,
     recurrent_initializer: Initializer | None,
 ) -> dict[str, Array]:
-    if not isinstance(input_size, int) or input_size <= 0:
-        raise ValueError(f"input_size must be a positive int; got {input_size!r}")
+    _checks.positive_int("input_size", input_size)
     kx, kh = jax.random.split(key)
-    init_x = initializer or _glorot_uniform()
-    wh = _recurrent_weights(kh, hidden_size, hidden_size, gates, dtype, recurrent_initializer)
     return {
-        "Wx": init_x(kx, (input_size, gates * hidden_size), dtype),
-        "Wh": wh,
+        "Wx": (initializer or jax.nn.initializers.glorot_uniform())(
+            kx, (input_size, gates * hidden_size), dtype
+        ),
+        "Wh": _recurrent_weights(kh, hidden_size, hidden_size, gates, dtype, recurrent_initializer),
         "b": jnp.zeros((gates * hidden_size,), dtype),
     }
 
@@ -146,43 +169,50 @@ def _recurrent_weights(
     key: Array, rows: int, hidden_size: int, gates: int, dtype: Any, initializer: Initializer | None
 ) -> Array:
     # each gate's block gets its own (orthogonal by default) matrix, as Keras does
-    init_h = initializer or _orthogonal()
+    init_h = initializer or jax.nn.initializers.orthogonal()
     blocks = [init_h(k, (rows, hidden_size), dtype) for k in jax.random.split(key, gates)]
     return jnp.concatenate(blocks, axis=1)
 
 
-def _matmul(x: Array, w: Array) -> Array:
-    if x.ndim > 2:
-        # XLA:CPU runs a rank-2 dot on its fast GEMM path but a rank-3 one 2-3x slower, so fold the
-        # leading axes (time and batch for the hoisted projection) into one: [T*B, F] x [F, G*H]
-        lead = x.shape[:-1]
-        return (x.reshape(-1, x.shape[-1]) @ w.astype(x.dtype)).reshape(*lead, w.shape[-1])
-    return x @ w.astype(x.dtype)
+def _weights(params: Params) -> tuple[Array, Array, Array]:
+    return params["Wx"], params["Wh"], params["b"]
 
 
-def _row(v: Array, like: Array) -> Array:
-    """``v: [n]`` cast and reshaped to broadcast against ``like: [..., n]`` (no implicit rank promotion)."""
-    return v.astype(like.dtype).reshape((1,) * (like.ndim - 1) + v.shape)
-
-
-def _input_projection(params: Params, x: Array) -> Array:
-    y = _matmul(x, params["Wx"])
-    return y + _row(params["b"], y)
+def _input_part(params: Params, x: Array) -> Array:
+    if _checks.is_concrete(x):
+        _checks.check_step_input("x", x, params["Wx"].shape[0])
+    xz = matmul(x, params["Wx"])
+    return xz + row(params["b"], xz)
 
 
 def _zero_state_fn(sizes: Any) -> Callable[..., State]:
     def zero_state(batch_size: int, dtype: Any = jnp.float32) -> State:
-        """Zeros shaped like the state: each leaf ``[batch_size, size]``."""
-        if not isinstance(batch_size, int) or batch_size < 0:
-            raise ValueError(f"batch_size must be a non-negative int; got {batch_size!r}")
+        """Zeros shaped like the carry: each leaf ``[batch_size, size]``."""
+        _checks.positive_int("batch_size", batch_size, minimum=0)
         return jax.tree.map(lambda n: jnp.zeros((batch_size, n), dtype), sizes)
 
     return zero_state
 
 
-def _check_units(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
+def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=None) -> Cell:
+    """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
+    if apply is None:
+        assert recurrence is not None
+
+        def apply(params, carry, x, *, key=None, training=False, time_step=0):
+            return recurrence.combine(
+                _input_part(params, x), matmul(recurrence.hidden(carry), params["Wh"]), carry
+            )
+
+    return Cell(
+        init=init,
+        zero_state=_zero_state_fn(sizes),
+        apply=apply,
+        output_size=output_size,
+        state_size=sizes,
+        input_size=lambda params: params["Wx"].shape[0],
+        recurrence=None if recurrence is None else recurrence._replace(apply=apply),
+    )
 
 
 def basic_cell(
@@ -214,30 +244,18 @@ def basic_cell(
     >>> y.shape
     (4, 5)
     """
-    _check_units("num_units", num_units)
+    _checks.positive_int("num_units", num_units)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         return _dense_params(key, input_size, num_units, 1, dtype, initializer, recurrent_initializer)
 
-    def gates(z, state):
-        h = activation(z)
+    def combine(xz, hz, h_prev):
+        h = activation(xz + hz)
         return h, h
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        return gates(projected + _matmul(state, params["Wh"]), state)
-
     derivative = next((d for f, d in _DERIVATIVE_FROM_OUTPUT.items() if f is activation), None)
-    _mark_additive(step, gates, lambda state: state, derivative)
-
-    return Cell(
-        init=init,
-        zero_state=_zero_state_fn(num_units),
-        project=_input_projection,
-        step=step,
-        output_size=num_units,
-        state_size=num_units,
-        input_size=lambda params: params["Wx"].shape[0],
-    )
+    recurrence = Recurrence(_weights, lambda h: h, combine, derivative_from_output=derivative)
+    return _cell(init, num_units, num_units, recurrence)
 
 
 def lstm_cell(
@@ -278,13 +296,15 @@ def lstm_cell(
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 4H], "Wh": [P or H, 4H],
       "b": [4H], ...}`` and state :class:`LSTMState` ``(c: [B, H], h: [B, P or H])``.
+      Without peepholes and projection it declares its :class:`Recurrence`.
     """
-    _check_units("num_units", num_units)
+    _checks.positive_int("num_units", num_units)
     if num_proj is not None:
-        _check_units("num_proj", num_proj)
+        _checks.positive_int("num_proj", num_proj)
     if cell_clip is not None and not cell_clip > 0:
         raise ValueError(f"cell_clip must be positive or None; got {cell_clip!r}")
     h_size = num_proj or num_units
+    plain = not (use_peepholes or num_proj is not None)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         k_dense, k_peep, k_proj = jax.random.split(key, 3)
@@ -292,52 +312,41 @@ def lstm_cell(
         if num_proj is not None:
             # Wh's rows follow the projected h
             params["Wh"] = _recurrent_weights(k_peep, num_proj, num_units, 4, dtype, recurrent_initializer)
-            params["W_proj"] = (initializer or _glorot_uniform())(k_proj, (num_units, num_proj), dtype)
+            params["W_proj"] = (initializer or jax.nn.initializers.glorot_uniform())(
+                k_proj, (num_units, num_proj), dtype
+            )
         if use_peepholes:
             for gate in "ifo":
                 params[f"peephole_{gate}"] = jnp.zeros((num_units,), dtype)
         return params
 
-    def gates(z, state):
-        # the plain cell's elementwise part (no peepholes, no projection), shared by step and the fused scan
-        c_prev, _ = state
+    def equations(z, c_prev, peep=None):
+        """The cell's equations on ``z = xz + hz``; ``peep``: the three peephole vectors or None."""
         zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        if peep is not None:
+            zi = zi + row(peep[0], c_prev) * c_prev
+            zf = zf + row(peep[1], c_prev) * c_prev
         c = jax.nn.sigmoid(zf + forget_bias) * c_prev + jax.nn.sigmoid(zi) * jnp.tanh(zg)
         if cell_clip is not None:
             c = jnp.clip(c, -cell_clip, cell_clip)
-        h = jax.nn.sigmoid(zo) * jnp.tanh(c)
+        if peep is not None:
+            zo = zo + row(peep[2], c) * c
+        return c, jax.nn.sigmoid(zo) * jnp.tanh(c)
+
+    def combine(xz, hz, state):
+        c, h = equations(xz + hz, state.c)
         return LSTMState(c, h), h
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        c_prev, h_prev = state
-        z = projected + _matmul(h_prev, params["Wh"])
-        if not (use_peepholes or num_proj is not None):
-            return gates(z, state)
-        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
-        if use_peepholes:
-            zi = zi + _row(params["peephole_i"], c_prev) * c_prev
-            zf = zf + _row(params["peephole_f"], c_prev) * c_prev
-        c = jax.nn.sigmoid(zf + forget_bias) * c_prev + jax.nn.sigmoid(zi) * jnp.tanh(zg)
-        if cell_clip is not None:
-            c = jnp.clip(c, -cell_clip, cell_clip)
-        if use_peepholes:
-            zo = zo + _row(params["peephole_o"], c) * c
-        h = jax.nn.sigmoid(zo) * jnp.tanh(c)
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        z = _input_part(params, x) + matmul(state.h, params["Wh"])
+        peep = tuple(params[f"peephole_{g}"] for g in "ifo") if use_peepholes else None
+        c, h = equations(z, state.c, peep)
         if num_proj is not None:
-            h = _matmul(h, params["W_proj"])
+            h = matmul(h, params["W_proj"])
         return LSTMState(c, h), h
 
-    if not (use_peepholes or num_proj is not None):
-        _mark_additive(step, gates, hidden=lambda state: state[1])
-    return Cell(
-        init=init,
-        zero_state=_zero_state_fn(LSTMState(num_units, h_size)),
-        project=_input_projection,
-        step=step,
-        output_size=h_size,
-        state_size=LSTMState(num_units, h_size),
-        input_size=lambda params: params["Wx"].shape[0],
-    )
+    recurrence = Recurrence(_weights, lambda state: state.h, combine) if plain else None
+    return _cell(init, LSTMState._make((num_units, h_size)), h_size, recurrence, None if plain else apply)
 
 
 def gru_cell(
@@ -371,7 +380,7 @@ def gru_cell(
       A :class:`Cell` with params ``{"Wx": [F, 3H], "Wh": [H, 3H], "b": [3H]
       (, "bh": [3H])}`` and state ``[batch, H]``.
     """
-    _check_units("num_units", num_units)
+    _checks.positive_int("num_units", num_units)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = _dense_params(key, input_size, num_units, 3, dtype, initializer, recurrent_initializer)
@@ -379,31 +388,21 @@ def gru_cell(
             params["bh"] = jnp.zeros((3 * num_units,), dtype)
         return params
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        h_prev = state
+    def apply(params, h_prev, x, *, key=None, training=False, time_step=0):
         wh = params["Wh"]
-        xr, xz, xg = jnp.split(projected, 3, axis=-1)
+        xr, xz, xg = jnp.split(_input_part(params, x), 3, axis=-1)
         if reset_after:
-            hh = _matmul(h_prev, wh)
-            hh = hh + _row(params["bh"], hh)
-            hr, hz, hg = jnp.split(hh, 3, axis=-1)
+            hh = matmul(h_prev, wh)
+            hr, hz, hg = jnp.split(hh + row(params["bh"], hh), 3, axis=-1)
             r = jax.nn.sigmoid(xr + hr)
             z = jax.nn.sigmoid(xz + hz)
             g = jnp.tanh(xg + r * hg)
         else:
-            hr, hz = jnp.split(_matmul(h_prev, wh[:, : 2 * num_units]), 2, axis=-1)
+            hr, hz = jnp.split(matmul(h_prev, wh[:, : 2 * num_units]), 2, axis=-1)
             r = jax.nn.sigmoid(xr + hr)
             z = jax.nn.sigmoid(xz + hz)
-            g = jnp.tanh(xg + _matmul(r * h_prev, wh[:, 2 * num_units :]))
+            g = jnp.tanh(xg + matmul(r * h_prev, wh[:, 2 * num_units :]))
         h = z * h_prev + (1 - z) * g
         return h, h
 
-    return Cell(
-        init=init,
-        zero_state=_zero_state_fn(num_units),
-        project=_input_projection,
-        step=step,
-        output_size=num_units,
-        state_size=num_units,
-        input_size=lambda params: params["Wx"].shape[0],
-    )
+    return _cell(init, num_units, num_units, None, apply)

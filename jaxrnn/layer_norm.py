@@ -127,8 +127,7 @@ def layer_norm_lstm_cell(
     return Cell(
         init=init,
         zero_state=zero_state,
-        project=lambda params, x: x,
-        step=apply,
+        apply=apply,
         output_size=H,
         state_size=LSTMState(H, H),  # type: ignore[arg-type]  # sizes, as lstm_cell's
         input_size=lambda params: params["Wx"].shape[0],

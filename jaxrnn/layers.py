@@ -70,13 +70,11 @@ def dense(
       A :class:`Layer` with params ``{"W": [F, O], "b": [O]}``; ``apply`` takes
       ``[..., F]`` and returns ``[..., O]``.
     """
-    if not isinstance(output_size, int) or isinstance(output_size, bool) or output_size <= 0:
-        raise ValueError(f"output_size must be a positive int; got {output_size!r}")
+    _checks.positive_int("output_size", output_size)
     init_w = _initializer("initializer", initializer)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
-        if not isinstance(input_size, int) or input_size <= 0:
-            raise ValueError(f"input_size must be a positive int; got {input_size!r}")
+        _checks.positive_int("input_size", input_size)
         params = {"W": init_w(key, (input_size, output_size), dtype)}
         if use_bias:
             params["b"] = jnp.zeros((output_size,), dtype)
@@ -152,9 +150,8 @@ def embedding(
       out-of-range ids raise ``ValueError``; under ``jit`` they are clamped
       (``jnp.take``'s default), so check ids before tracing.
     """
-    for name, value in (("vocab_size", vocab_size), ("embed_size", embed_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    _checks.positive_int("vocab_size", vocab_size)
+    _checks.positive_int("embed_size", embed_size)
     if not isinstance(trainable, bool):
         raise TypeError(f"trainable must be a bool; got {type(trainable).__name__}")
     if pretrained is not None:

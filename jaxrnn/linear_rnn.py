@@ -68,8 +68,7 @@ def _gated_cell(num_units: int, gates: int, coefficients) -> LinearRNN:
     cell = Cell(
         init=init,
         zero_state=zero_state,
-        project=lambda params, x: x,
-        step=apply,
+        apply=apply,
         output_size=num_units,
         state_size=num_units,
         input_size=lambda params: params["Wx"].shape[0],
@@ -249,8 +248,7 @@ def lru(
     cell = Cell(
         init=init,
         zero_state=zero_state,
-        project=lambda params, x: x,
-        step=apply,
+        apply=apply,
         output_size=out_size,
         state_size=LRUState(num_units, num_units),  # type: ignore[arg-type]  # sizes, as LSTMState
         input_size=lambda params: params["B_re"].shape[0],

@@ -182,7 +182,7 @@ def make_stream_step(cell: Cell) -> Callable[..., tuple[State, Array]]:
         _checks.check_float_array("x", x)
         _checks.check_rank("x", x, 2, "[batch, features]")
         _check_carried(cell, state, x.shape[0], x.dtype, "x")
-        _checks.check_params_input_size("x", cell, params, x.shape[1])
+        _checks.check_params("x", cell, params, x.shape[1])
         reset = _check_reset(reset, x.shape[0])
         if reset is None:
             return plain(params, state, x)

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks
+from jaxrnn import _checks, masking
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.unroll import dynamic_unroll
 
@@ -31,18 +31,18 @@ Array = jax.Array
 
 
 def _check_window(window: Any, num_steps: int) -> int:
-    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
-        raise ValueError(f"window must be a positive int (steps per truncated window); got {window!r}")
-    return min(window, num_steps)
+    return min(_checks.positive_int("window", window, what="steps per truncated window"), num_steps)
 
 
 def _shift_time(cell: Cell, offset: Array) -> Cell:
     """The cell with ``time_step`` counted from the sequence start, so dropout masks match the full unroll."""
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        return cell.step(params, state, projected, key=key, training=training, time_step=time_step + offset)
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        return cell.apply(params, state, x, key=key, training=training, time_step=time_step + offset)
 
-    return cell._replace(step=step)
+    # the recurrence does not depend on time_step, so the fast path stays
+    rec = cell.recurrence
+    return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
 def _windows(xs: Array, window: int) -> tuple[Array, Array | None]:
@@ -88,13 +88,10 @@ def truncated_unroll(
       ``(outputs [B, T, O], final_state)``, the same numbers as the full
       unroll; the final state carries no gradient.
     """
-    _checks.check_float_array("inputs", inputs)
-    _checks.check_rank("inputs", inputs, 3, "[batch, time, features]")
-    batch, num_steps, _ = inputs.shape
-    window = _check_window(window, num_steps)
-    lengths = _checks.check_sequence_length(sequence_length, batch, num_steps)
-    state = cell.zero_state(batch, inputs.dtype) if initial_state is None else initial_state
-    xs = jnp.swapaxes(inputs, 0, 1)
+    xs, lengths, state = masking.prepare(
+        cell, params, inputs, sequence_length=sequence_length, initial_state=initial_state, key=key
+    )
+    window = _check_window(window, xs.shape[0])
 
     def run(state, x_w, offset):
         length_w = None if lengths is None else jnp.clip(lengths - offset, 0, x_w.shape[0])

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxrnn import _checks
 from jaxrnn.cells import Cell, Params
 from jaxrnn.unroll import dynamic_unroll
 
@@ -75,8 +76,7 @@ def tune_unroll(
       :class:`UnrollChoice` ``(unroll, median_ms)``.
     """
     candidates = _check_candidates(candidates)
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int; got {repeats!r}")
+    _checks.positive_int("repeats", repeats)
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
     for name, flag in (("train", train), ("remat", remat)):
@@ -122,7 +122,7 @@ def _hashable(cell: Cell) -> Any:
 
 def _check_candidates(candidates: Any) -> tuple[int, ...]:
     values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
-    if not values or any(not isinstance(u, int) or isinstance(u, bool) or u < 1 for u in values):
+    if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
         raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
     return tuple(sorted(set(values)))
 

@@ -1,21 +1,13 @@
-"""Unrolling a cell through time: a Python loop (static) or ``lax.scan`` (dynamic).
+"""Unrolling a cell through time: a Python loop (static) or ``lax.scan`` (dynamic), and both directions.
 
-Both unrollers share one meaning, TF's ``dynamic_rnn`` semantics:
-
-* the input projection (``cell.project``) is computed once before the loop
-  by ``static_unroll`` and inside each step by ``dynamic_unroll`` (faster on
-  XLA:CPU, see ``bench/RESULTS.md``); the numbers are the same;
-* with ``sequence_length``, step ``t`` of instance ``b`` is valid when
-  ``t < sequence_length[b]``; past that, outputs are exactly zero and the state
-  is frozen, so the final state is the state after the last valid step (the
-  initial state when the length is 0) and no gradient reaches padded inputs;
-* ``reverse=True`` reverses each sequence within its own valid length (TF's
-  ``reverse_sequence``), not across the padding, and returns outputs in the
-  original time order.
-
-They differ only in how the loop is built: ``static_unroll`` traces one step
-per time step (TF ``static_rnn``; compile time grows with the length),
-``dynamic_unroll`` traces one step and loops with ``lax.scan``.
+All unrollers share one meaning, TF's ``dynamic_rnn`` semantics for
+``sequence_length`` and ``reverse``, and one implementation of it
+(:mod:`jaxrnn.masking`); ``reverse`` returns outputs in the original time
+order. They differ only in how the loop is built: ``static_unroll`` traces
+``cell.apply`` once per time step (TF ``static_rnn``; compile time grows with
+the length); ``dynamic_unroll`` traces it once and loops with ``lax.scan``, or,
+for cells that declare their :class:`~jaxrnn.cells.Recurrence`, runs the fused
+loop of :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path` says which).
 """
 
 from __future__ import annotations
@@ -27,87 +19,24 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, _fused_scan
+from jaxrnn import _checks, masking
+from jaxrnn import fused as fused_module
 from jaxrnn.cells import Cell, Params, State
+from jaxrnn.masking import reverse_sequence
 
 Array = jax.Array
 
 
-def reverse_sequence(x: Array, sequence_length: Array | None) -> Array:
-    """Reverse each sequence of a time-major array within its own length (TF ``reverse_sequence``).
+def _masked_apply(cell: Cell, params: Params, lengths: Array | None, key: Array | None, training: Any):
+    """A ``(state, (t, x)) -> (state, y)`` scan body: ``cell.apply`` plus the length mask."""
 
-    Args:
-      x: ``[time, batch, ...]``.
-      sequence_length: ``[batch]`` ints, or None to flip the whole time axis.
-
-    Returns:
-      ``[time, batch, ...]`` where ``out[t, b] = x[len_b - 1 - t, b]`` for
-      ``t < len_b`` and ``out[t, b] = x[t, b]`` past it.
-    """
-    if sequence_length is None:
-        return jnp.flip(x, axis=0)
-    num_steps = x.shape[0]
-    t = jnp.arange(num_steps, dtype=jnp.int32)[:, None]
-    lengths = sequence_length[None, :]
-    index = jnp.where(t < lengths, lengths - 1 - t, t)
-    index = index.reshape(index.shape + (1,) * (x.ndim - 2))
-    return jnp.take_along_axis(x, index, axis=0)
-
-
-def _mask_like(valid: Array, leaf: Array) -> Array:
-    return valid.reshape(valid.shape + (1,) * (leaf.ndim - 1))
-
-
-def _step_fn(cell: Cell, params: Params, lengths: Array | None, key: Array | None, training: bool):
-    """A ``(state, (t, projected)) -> (state, y)`` step that applies the length mask."""
-
-    def body(state, t_and_projected):
-        t, projected = t_and_projected
-        new_state, y = cell.step(params, state, projected, key=key, training=training, time_step=t)
-        if lengths is not None:
-            # freeze the state past each sequence's end and zero its output, as TF's dynamic_rnn does
-            valid = t < lengths
-            new_state = jax.tree.map(
-                lambda new, old: jnp.where(_mask_like(valid, new), new, old), new_state, state
-            )
-            y = jax.tree.map(lambda a: jnp.where(_mask_like(valid, a), a, jnp.zeros_like(a)), y)
-        return new_state, y
+    def body(state, t_and_x):
+        t, x = t_and_x
+        new_state, y = cell.apply(params, state, x, key=key, training=training, time_step=t)
+        # freeze the state past each sequence's end and zero its output, as TF's dynamic_rnn does
+        return masking.masked_step(masking.valid_at(t, lengths), new_state, state, y)
 
     return body
-
-
-def _prepare(
-    cell: Cell,
-    params: Params,
-    inputs: Array,
-    sequence_length: Any,
-    initial_state: Any,
-    time_major: bool,
-):
-    """Check everything eagerly; return time-major inputs, lengths and the initial state."""
-    if not isinstance(cell, Cell):
-        raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")
-    _checks.check_float_array("inputs", inputs)
-    layout = "[time, batch, features]" if time_major else "[batch, time, features]"
-    _checks.check_rank("inputs", inputs, 3, layout)
-    xs = inputs if time_major else jnp.swapaxes(inputs, 0, 1)
-    num_steps, batch_size, features = xs.shape
-    if num_steps == 0:
-        raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
-    _checks.check_params_input_size("inputs", cell, params, features)
-    lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
-    if initial_state is None:
-        state = cell.zero_state(batch_size, xs.dtype)
-    else:
-        expected = jax.eval_shape(lambda: cell.zero_state(batch_size, xs.dtype))
-        _checks.check_state("initial_state", initial_state, expected)
-        state = initial_state
-    return xs, lengths, state
-
-
-def _check_key(key: Any) -> None:
-    if key is not None and not (hasattr(key, "dtype") and hasattr(key, "shape")):
-        raise TypeError(f"key must be a PRNG key from jax.random.key; got {type(key).__name__}")
 
 
 def static_unroll(
@@ -130,7 +59,7 @@ def static_unroll(
         for t in range(time):
             state, outputs[t] = cell.apply(params, state, inputs[t])
 
-    plus the ``sequence_length`` masking described in :mod:`jaxrnn.unroll`.
+    plus the ``sequence_length`` masking described in :mod:`jaxrnn.masking`.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.
@@ -169,22 +98,22 @@ def static_unroll(
                 )
         inputs = jnp.stack(inputs)
         time_major = True
-    _check_key(key)
-    xs, lengths, state = _prepare(cell, params, inputs, sequence_length, initial_state, time_major)
+    xs, lengths, state = masking.prepare(
+        cell, params, inputs, sequence_length=sequence_length, initial_state=initial_state,
+        time_major=time_major, key=key,
+    )  # fmt: skip
     if reverse:
         xs = reverse_sequence(xs, lengths)
-    projected = cell.project(params, xs)
-    body = _step_fn(cell, params, lengths, key, training)
+    body = _masked_apply(cell, params, lengths, key, training)
     outputs = []
     for t in range(xs.shape[0]):
-        state, y = body(state, (jnp.int32(t), jax.tree.map(lambda p, t=t: p[t], projected)))
+        state, y = body(state, (jnp.int32(t), xs[t]))
         outputs.append(y)
     if reverse:
         outputs = list(reverse_sequence(jnp.stack(outputs), lengths))
     if as_list:
         return list(outputs), state
-    ys = jnp.stack(outputs)
-    return (ys if time_major else jnp.swapaxes(ys, 0, 1)), state
+    return masking.swap_time(jnp.stack(outputs), time_major), state
 
 
 def dynamic_unroll(
@@ -217,17 +146,15 @@ def dynamic_unroll(
         instead of storing its intermediates, JAX's answer to TF's
         ``swap_memory=True``: less memory for backpropagation through time,
         about one more forward step of compute.
-      fused: for the plain basic and LSTM cells (no peepholes, no ``num_proj``,
-        not wrapped), differentiate through a hand-written backward pass that
-        sums the weight gradients in one GEMM per window of steps instead of at
-        every step and keeps ``dz`` for one window only (:mod:`jaxrnn._fused_scan`;
-        the tanh/sigmoid/ReLU basic cell keeps one state per step); runs one ``[x, h] @ [Wx; Wh]``
-        GEMM per step instead of two; and for inference stops at
-        ``max(sequence_length)`` when ``unroll=1`` (a batch padded to ``time``
-        costs only its longest sequence): outputs and gradients equal up to
-        float rounding, faster and less memory. It defines reverse mode only;
-        pass ``fused=False`` for ``jax.jvp``/``jax.jacfwd``. Ignored with
-        ``remat=True`` and for other cells.
+      fused: for cells whose :func:`jaxrnn.unroll_path` is ``"fused"`` (the
+        plain basic and LSTM cells, also projected, residual, stacked, or
+        dropout-wrapped at inference), run :func:`jaxrnn.fused.fused_unroll`:
+        one ``[x, h] @ [Wx; Wh]`` GEMM per step, a hand-written backward pass
+        (weight gradients in one GEMM per window of steps), and inference that
+        stops at ``max(sequence_length)``; the same numbers up to float
+        rounding, faster and less memory. Under ``jax.jvp``/``jax.jacfwd``
+        it runs the plain scan (a ``jax.jvp`` of an already ``jit``-traced call
+        cannot be detected: pass ``fused=False`` there). Ignored with ``remat``.
 
     Returns:
       ``(outputs, final_state)`` as in :func:`static_unroll`.
@@ -248,37 +175,34 @@ def dynamic_unroll(
             "dynamic_unroll takes inputs as one [batch, time, features] array; "
             "got a Python list (stack it, or use static_unroll for the list form)"
         )
-    if not isinstance(unroll, int) or isinstance(unroll, bool) or unroll < 1:
-        raise ValueError(f"unroll must be a positive int; got {unroll!r}")
+    _checks.positive_int("unroll", unroll)
     if not isinstance(fused, bool):
         raise TypeError(f"fused must be a bool; got {fused!r}")
-    _check_key(key)
-    xs, lengths, state = _prepare(cell, params, inputs, sequence_length, initial_state, time_major)
+    xs, lengths, state = masking.prepare(
+        cell, params, inputs, sequence_length=sequence_length, initial_state=initial_state,
+        time_major=time_major, key=key,
+    )  # fmt: skip
     if reverse:
         xs = reverse_sequence(xs, lengths)
-    if fused and not remat and _fused_scan.applies(cell, params):
-        state, ys = _fused_scan.fused_scan(cell, params, xs, state, lengths, unroll)
-        if reverse:
-            ys = reverse_sequence(ys, lengths)
-        return (ys if time_major else jnp.swapaxes(ys, 0, 1)), state
-    masked_step = _step_fn(cell, params, lengths, key, training)
-
-    def body(state, t_and_x):
-        # project inside the loop, not hoisted as static_unroll does: on XLA:CPU the per-step
-        # [B, F] x [F, G*H] product rides along the latency-bound recurrent GEMM almost for free,
-        # while a hoisted [T*B, F] x [F, G*H] GEMM with short F is slow and its [T, B, G*H] result
-        # (and cotangent) is kept for backprop; same numbers, 1.6x faster forward and 2.3x
-        # faster forward+backward for the LSTM in bench/RESULTS.md
-        t, x = t_and_x
-        return masked_step(state, (t, cell.project(params, x)))
-
-    if remat:
-        body = jax.checkpoint(body)
-    steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
-    state, ys = lax.scan(body, state, (steps, xs), unroll=unroll)
+    if (
+        fused
+        and not remat
+        and fused_module.unroll_path(cell, params, training=training) == "fused"
+        and not fused_module.in_forward_mode(params, xs, state)
+    ):
+        state, ys = fused_module.fused_unroll(cell, params, xs, state, lengths, unroll=unroll)
+    else:
+        # the input product stays inside the loop: on XLA:CPU the per-step [B, F] x [F, G*H] product
+        # rides along the latency-bound recurrent GEMM almost for free, while a hoisted one with short
+        # F is slow and its [T, B, G*H] result is kept for backprop (bench/RESULTS.md)
+        body = _masked_apply(cell, params, lengths, key, training)
+        if remat:
+            body = jax.checkpoint(body)
+        steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
+        state, ys = lax.scan(body, state, (steps, xs), unroll=unroll)
     if reverse:
         ys = reverse_sequence(ys, lengths)
-    return (ys if time_major else jnp.swapaxes(ys, 0, 1)), state
+    return masking.swap_time(ys, time_major), state
 
 
 def bidirectional_unroll(
@@ -313,7 +237,7 @@ def bidirectional_unroll(
       ``((outputs_fw, outputs_bw), (final_state_fw, final_state_bw))``; concatenate
       the outputs on the last axis for the usual ``[batch, time, 2 * units]``.
     """
-    _check_key(key)
+    _checks.check_key(key)
     key_fw = None if key is None else jax.random.fold_in(key, 0)
     key_bw = None if key is None else jax.random.fold_in(key, 1)
     common = dict(sequence_length=sequence_length, time_major=time_major, training=training, **scan_options)

@@ -1,4 +1,9 @@
-"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract."""
+"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract.
+
+A wrapper that leaves the recurrence alone passes the cell's
+:class:`~jaxrnn.cells.Recurrence` through (composing its ``readout``), so the
+wrapped cell keeps ``dynamic_unroll``'s fast path (:func:`jaxrnn.unroll_path`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn.cells import Cell, LSTMState, Params
+from jaxrnn.cells import Cell, LayerStack, LSTMState, Params, Recurrence
 from jaxrnn.layers import dense
 
 Array = jax.Array
@@ -25,17 +30,32 @@ def _flatten_state(state: Any) -> Array:
 
 def _unflatten_state(flat: Array, like: Any) -> Any:
     leaves, treedef = jax.tree.flatten(like)
-    sizes = [int(n) for n in leaves]
-    splits = np.cumsum(sizes)[:-1].tolist()
+    splits = np.cumsum([leaf.shape[-1] for leaf in leaves])[:-1].tolist()
     return jax.tree.unflatten(treedef, jnp.split(flat, splits, axis=-1))
+
+
+def _with_readout(
+    cell: Cell, params_of: Callable[[Params], Params], readout: Callable, apply: Callable
+) -> Recurrence | None:
+    """The recurrence seen from a wrapper (its params and ``apply``), with ``readout(params, x, y)`` added."""
+    rec = cell.recurrence
+    if not isinstance(rec, Recurrence):
+        return None
+    inner = rec.readout
+
+    def composed(params, x, y):
+        return readout(params, x, y if inner is None else inner(params_of(params), x, y))
+
+    return rec._replace(weights=lambda params: rec.weights(params_of(params)), readout=composed, apply=apply)
 
 
 def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
     """Stack cells into a deep RNN (TF's ``MultiRNNCell``): layer l's output is layer l+1's input.
 
-    Layers may differ in kind and size. Only the first layer's input
-    projection is hoisted out of the time loop; deeper layers read the
-    previous layer's output of the same step.
+    Layers may differ in kind and size; each reads the layer below's output
+    of the same step. When every layer declares its recurrence, the stack
+    does too (:class:`~jaxrnn.cells.LayerStack`): ``dynamic_unroll`` then runs
+    the fast path layer after layer.
 
     Args:
       cells: one cell per layer, bottom first.
@@ -64,6 +84,15 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         raise TypeError(f"state_is_tuple must be a bool; got {type(state_is_tuple).__name__}")
     sizes = tuple(cell.state_size for cell in cells)
 
+    def split(state):
+        if state_is_tuple:
+            return tuple(state)
+        like = tuple(jax.eval_shape(lambda c=c: c.zero_state(1, state.dtype)) for c in cells)
+        return _unflatten_state(state, like)
+
+    def join(states):
+        return tuple(states) if state_is_tuple else _flatten_state(tuple(states))
+
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = []
         for i, cell in enumerate(cells):
@@ -75,32 +104,22 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         state = tuple(cell.zero_state(batch_size, dtype) for cell in cells)
         return state if state_is_tuple else _flatten_state(state)
 
-    def project(params: Params, x: Array):
-        return cells[0].project(params[0], x)
-
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        if not state_is_tuple:
-            state = _unflatten_state(state, sizes)
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
         new_states = []
-        x = None
-        for i, (cell, p, s) in enumerate(zip(cells, params, state)):
-            k = _layer_key(key, i)
-            if i == 0:
-                s, x = cell.step(p, s, projected, key=k, training=training, time_step=time_step)
-            else:
-                s, x = cell.apply(p, s, x, key=k, training=training, time_step=time_step)
+        for i, (cell, p, s) in enumerate(zip(cells, params, split(state))):
+            s, x = cell.apply(p, s, x, key=_layer_key(key, i), training=training, time_step=time_step)
             new_states.append(s)
-        new_states = tuple(new_states)
-        return (new_states if state_is_tuple else _flatten_state(new_states)), x
+        return join(new_states), x
 
+    fast = all(cell.recurrence is not None for cell in cells)
     return Cell(
         init=init,
         zero_state=zero_state,
-        project=project,
-        step=step,
+        apply=apply,
         output_size=cells[-1].output_size,
         state_size=sizes if state_is_tuple else sum(int(n) for n in jax.tree.leaves(sizes)),
         input_size=lambda params: cells[0].input_size(params[0]),
+        recurrence=LayerStack(cells, split, join, apply) if fast else None,
     )
 
 
@@ -116,9 +135,14 @@ def output_projection(
 
     Returns:
       A :class:`Cell` with params ``{"cell": ..., "projection": {"W": [H, O], "b": [O]}}``;
-      the state is the wrapped cell's, untouched.
+      the state is the wrapped cell's, untouched. The cell's recurrence passes
+      through (the projection becomes its readout, run on all steps at once).
     """
     layer = dense(output_size, activation)
+
+    def project(params: Params, x: Array, y: Array) -> Array:
+        flat = layer.apply(params["projection"], y.reshape(-1, y.shape[-1]))
+        return flat.reshape(*y.shape[:-1], output_size)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         k_cell, k_proj = jax.random.split(key)
@@ -127,20 +151,18 @@ def output_projection(
             "projection": layer.init(k_proj, cell.output_size, dtype),
         }
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        state, y = cell.step(
-            params["cell"], state, projected, key=key, training=training, time_step=time_step
-        )
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        state, y = cell.apply(params["cell"], state, x, key=key, training=training, time_step=time_step)
         return state, layer.apply(params["projection"], y)
 
     return Cell(
         init=init,
         zero_state=cell.zero_state,
-        project=lambda params, x: cell.project(params["cell"], x),
-        step=step,
+        apply=apply,
         output_size=output_size,
         state_size=cell.state_size,
         input_size=lambda params: cell.input_size(params["cell"]),
+        recurrence=_with_readout(cell, lambda params: params["cell"], project, apply),
     )
 
 
@@ -170,7 +192,7 @@ def _drop_state(state: Any, key: Array, keep_prob: float, training: Any) -> Any:
     """Drop every state leaf except an LSTM's cell ``c`` (TF's default ``dropout_state_filter_visitor``)."""
     is_lstm = lambda s: isinstance(s, LSTMState)
     nodes, treedef = jax.tree.flatten(state, is_leaf=is_lstm)
-    out = []
+    out: list[Any] = []
     for i, node in enumerate(nodes):
         k = jax.random.fold_in(key, i)
         if is_lstm(node):
@@ -207,15 +229,14 @@ def dropout(
     Args:
       cell: the wrapped cell; params and state are the cell's own.
       input_keep_prob: probability in (0, 1] of keeping each input unit.
-        Below 1 the input projection cannot be hoisted out of the time loop
-        (the mask differs per step), so ``project`` is the identity.
       output_keep_prob: for each output unit ``[B, output_size]``.
       state_keep_prob: for each state unit (except an LSTM's ``c``).
       variational: the same masks at every time step.
 
     Returns:
-      A :class:`Cell` with the wrapped cell's params, state and sizes. Its
-      ``step`` raises ``ValueError`` when ``training`` is on, some keep
+      A :class:`Cell` with the wrapped cell's params, state and sizes, whose
+      recurrence holds at inference (``training=False``: the identity). Its
+      ``apply`` raises ``ValueError`` when ``training`` is on, some keep
       probability is below 1 and no ``key`` was given.
 
     >>> cell = dropout(jaxrnn.lstm_cell(8), output_keep_prob=0.5)
@@ -231,18 +252,13 @@ def dropout(
     p_state = _check_keep_prob("state_keep_prob", state_keep_prob)
     if not isinstance(variational, bool):
         raise TypeError(f"variational must be a bool; got {type(variational).__name__}")
-    drops_input = p_in < 1.0
     active = min(p_in, p_out, p_state) < 1.0
 
     def mask_key(key: Array, kind: int, time_step: Any) -> Array:
         key = jax.random.fold_in(key, kind)
         return key if variational else jax.random.fold_in(key, time_step)
 
-    def project(params: Params, x: Array):
-        # the input mask changes every step, so the projection must wait for it
-        return x if drops_input else cell.project(params, x)
-
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
         on = active and training is not False
         if on and key is None:
             raise ValueError(
@@ -250,27 +266,28 @@ def dropout(
                 f"(input_keep_prob={p_in}, output_keep_prob={p_out}, state_keep_prob={p_state}); got None. "
                 "Pass key= to the unroller, or training=False for inference."
             )
-        if drops_input:
-            x = projected
-            if on:
-                x = _drop(x, mask_key(key, _INPUT, time_step), p_in, training)
-            projected = cell.project(params, x)
-        state, y = cell.step(params, state, projected, key=key, training=training, time_step=time_step)
+        if on and p_in < 1.0:
+            x = _drop(x, mask_key(key, _INPUT, time_step), p_in, training)
+        state, y = cell.apply(params, state, x, key=key, training=training, time_step=time_step)
         if on and p_state < 1.0:
             state = _drop_state(state, mask_key(key, _STATE, time_step), p_state, training)
         if on and p_out < 1.0:
             y = _drop(y, mask_key(key, _OUTPUT, time_step), p_out, training)
         return state, y
 
-    return cell._replace(project=project, step=step)
+    rec = cell.recurrence
+    if active and isinstance(rec, Recurrence):
+        rec = rec._replace(training=False)
+    elif active:
+        rec = None  # a stack's layers would need the masks between them
+    return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
 def residual(cell: Cell) -> Cell:
     """Add each step's input to its output (TF's ``ResidualWrapper``; the GNMT-style deep stacks).
 
-    ``y(t) = cell(x(t)) + x(t)``; the state is the cell's, untouched. The
-    input projection stays hoisted: ``project`` returns the cell's projection
-    together with the raw input.
+    ``y(t) = cell(x(t)) + x(t)``; the state is the cell's, untouched, and
+    the cell's recurrence passes through (the skip becomes its readout).
 
     Args:
       cell: the wrapped cell; its ``output_size`` must equal the input size.
@@ -292,12 +309,12 @@ def residual(cell: Cell) -> Cell:
             )
         return cell.init(key, input_size, dtype)
 
-    def project(params: Params, x: Array):
-        return cell.project(params, x), x
-
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        inner, x = projected
-        state, y = cell.step(params, state, inner, key=key, training=training, time_step=time_step)
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        state, y = cell.apply(params, state, x, key=key, training=training, time_step=time_step)
         return state, y + x.astype(y.dtype)
 
-    return cell._replace(init=init, project=project, step=step)
+    def skip(params, x, y):
+        return y + x.astype(y.dtype)
+
+    recurrence = _with_readout(cell, lambda params: params, skip, apply)
+    return cell._replace(init=init, apply=apply, recurrence=recurrence)

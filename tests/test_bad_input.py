@@ -175,3 +175,106 @@ def test_traced_lengths_are_not_range_checked_but_clamp():
     out_big, _ = run(jnp.array([9, -3]))
     out_ok, _ = jaxrnn.dynamic_unroll(CELL, PARAMS, X, sequence_length=jnp.array([5, 0]))
     np.testing.assert_allclose(out_big, out_ok, atol=1e-7)
+
+
+# params are compared with jax.eval_shape(cell.init, ...) before tracing (lstm_cell(4) on 3 features)
+GRU_PARAMS = jaxrnn.gru_cell(4).init(jax.random.key(0), 3)
+ALL_UNROLLERS = pytest.mark.parametrize(
+    "unroll",
+    [
+        jaxrnn.static_unroll,
+        jaxrnn.dynamic_unroll,
+        jax.jit(jaxrnn.dynamic_unroll, static_argnums=0),  # shapes are static: checked under jit too
+        lambda cell, params, x: jaxrnn.bidirectional_unroll(cell, cell, PARAMS, params, x),
+        lambda cell, params, x: jaxrnn.truncated_unroll(cell, params, x, window=2),
+    ],
+    ids=["static", "dynamic", "jit", "bidirectional_bw", "truncated"],
+)
+
+
+@ALL_UNROLLERS
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            GRU_PARAMS,
+            r"params\['Wh'\] must have shape \(4, 16\) for this cell on 3 input features.*got \(4, 12\)",
+        ),
+        ({k: PARAMS[k] for k in ("Wx", "b")}, r"params\['Wh'\] is missing \(expected shape \(4, 16\)"),
+        ({**PARAMS, "bh": jnp.zeros(16)}, r"params\['bh'\] is not one of them"),
+        ({**PARAMS, "Wh": jnp.zeros((5, 16))}, r"params\['Wh'\] must have shape \(4, 16\).*got \(5, 16\)"),
+        ({**PARAMS, "b": jnp.zeros((16, 1))}, r"params\['b'\] must have shape \(16,\).*got \(16, 1\)"),
+        ([PARAMS["Wx"], PARAMS["Wh"], PARAMS["b"]], r"params\['Wh'\] is missing"),
+    ],
+    ids=["gru_params", "missing_Wh", "extra_key", "wrong_Wh", "wrong_b_rank", "a_list"],
+)
+def test_params_that_do_not_match_the_cell(unroll, params, match):
+    with pytest.raises(ValueError, match=match):
+        unroll(CELL, params, X)
+
+
+@ALL_UNROLLERS
+def test_integer_params(unroll):
+    params = {**PARAMS, "Wh": jnp.zeros((4, 16), jnp.int32)}
+    with pytest.raises(TypeError, match=r"params\['Wh'\] must have a floating dtype; got int32"):
+        unroll(CELL, params, X)
+
+
+def test_stack_params_name_the_layer():
+    cell = jaxrnn.stack_cells([jaxrnn.lstm_cell(4), jaxrnn.lstm_cell(4), jaxrnn.gru_cell(2)])
+    params = cell.init(jax.random.key(0), 3)
+    with pytest.raises(ValueError, match=r"params\[2\]\['Wh'\] is missing"):
+        jaxrnn.dynamic_unroll(cell, params[:2], X)
+    swapped = (params[0], params[1], jaxrnn.gru_cell(3).init(jax.random.key(0), 4))
+    with pytest.raises(ValueError, match=r"params\[2\]\['Wh'\] must have shape \(2, 6\).*got \(3, 9\)"):
+        jaxrnn.dynamic_unroll(cell, swapped, X)
+
+
+def test_float32_params_with_bfloat16_inputs_stay_allowed():
+    outputs, _ = jaxrnn.dynamic_unroll(CELL, PARAMS, X.astype(jnp.bfloat16))
+    assert outputs.dtype == jnp.bfloat16 and outputs.shape == (2, 5, 4)
+
+
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        (jnp.ones((2, 5, 3)), ValueError, r"x must have rank 2 \[batch, features\]; got shape \(2, 5, 3\)"),
+        (jnp.ones((3,)), ValueError, r"x must have rank 2 \[batch, features\]; got shape \(3,\)"),
+        (
+            jnp.ones((2, 4)),
+            ValueError,
+            r"x must have 3 features \(the params' input size\); got shape \(2, 4\)",
+        ),
+        (jnp.ones((2, 3), jnp.int32), TypeError, r"x must have a floating dtype.*got int32"),
+    ],
+)
+@pytest.mark.parametrize("make", [jaxrnn.basic_cell, jaxrnn.lstm_cell, jaxrnn.gru_cell])
+def test_cell_apply_checks_x_eagerly(make, x, error, match):
+    cell = make(4)
+    params = cell.init(jax.random.key(0), 3)
+    with pytest.raises(error, match=match):
+        cell.apply(params, cell.zero_state(2), x)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: jaxrnn.lstm_cell(True), r"num_units must be a positive int; got True"),
+        (lambda: jaxrnn.gru_cell(4).zero_state(False), r"batch_size must be a non-negative int; got False"),
+        (
+            lambda: jaxrnn.basic_cell(2).init(jax.random.key(0), True),
+            r"input_size must be a positive int; got True",
+        ),
+        (
+            lambda: jaxrnn.truncated_unroll(CELL, PARAMS, X, window=True),
+            r"window must be a positive int .*got True",
+        ),
+        (
+            lambda: jaxrnn.tune_unroll(CELL, PARAMS, X, repeats=True),
+            r"repeats must be a positive int; got True",
+        ),
+    ],
+)
+def test_bool_is_not_a_positive_int(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

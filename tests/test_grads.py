@@ -12,13 +12,6 @@ from jax.flatten_util import ravel_pytree
 import jaxrnn
 
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
-
-
 def _loss(unroll, cell, lengths, reverse):
     def loss(params, x, state):
         outputs, final = unroll(

@@ -158,13 +158,13 @@ def _noisy(cell):
     """A stochastic test cell: adds noise drawn from ``fold_in(key, time_step)`` when training (like dropout)."""
     import jax
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        state, y = cell.step(params, state, projected)
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        state, y = cell.apply(params, state, x)
         if training:
             y = y + jax.random.normal(jax.random.fold_in(key, time_step), y.shape, y.dtype)
         return state, y
 
-    return cell._replace(step=step)
+    return cell._replace(apply=apply)  # the replaced apply no longer matches cell.recurrence: plain scan
 
 
 def check_pipeline_gru_two_layers_with_key():

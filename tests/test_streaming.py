@@ -70,7 +70,7 @@ def test_reset_restarts_only_that_row(x64):
 def test_jitted_step_loop_equals_unroll_and_compiles_once(x64):
     traces = []
     base, params, x = _setup("lstm")
-    cell = base._replace(step=lambda *a, **k: (traces.append(1), base.step(*a, **k))[1])
+    cell = base._replace(apply=lambda *a, **k: (traces.append(1), base.apply(*a, **k))[1])
     step = make_stream_step(cell)
     want_y, want_state = jaxrnn.dynamic_unroll(base, params, x, fused=False)
     state = cell.zero_state(B, x.dtype)

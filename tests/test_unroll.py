@@ -21,8 +21,7 @@ def counter_cell() -> jaxrnn.Cell:
     return jaxrnn.Cell(
         init=lambda key, input_size, dtype=jnp.float32: {"n": jnp.zeros((input_size,), dtype)},
         zero_state=lambda batch, dtype=jnp.float32: jnp.zeros((batch, 1), dtype),
-        project=lambda params, x: x,
-        step=step,
+        apply=step,
         output_size=1,
         state_size=1,
         input_size=lambda params: params["n"].shape[0],

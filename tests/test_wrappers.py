@@ -26,8 +26,7 @@ def identity_cell(size: int) -> jaxrnn.Cell:
     return jaxrnn.Cell(
         init=lambda key, input_size, dtype=jnp.float32: {"n": jnp.zeros((input_size,), dtype)},
         zero_state=lambda batch, dtype=jnp.float32: jnp.zeros((batch, size), dtype),
-        project=lambda params, x: x,
-        step=step,
+        apply=step,
         output_size=size,
         state_size=size,
         input_size=lambda params: params["n"].shape[0],

@@ -72,7 +72,7 @@ def _import_layer(sd: dict[str, np.ndarray], kind: str, layer: int, suffix: str,
     return _make_cell(kind, hidden, proj), params
 
 
-def from_torch(state_dict: Any, kind: str, *, dtype: Any = None) -> tuple[Any, Any]:
+def from_torch(state_dict: Any, kind: str, *, dtype: Any = None) -> Any:
     """Import a PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` state dict.
 
     The number of layers and the direction are read from the keys.

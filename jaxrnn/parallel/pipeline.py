@@ -28,10 +28,9 @@ from jax import lax
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from jaxrnn import _checks
+from jaxrnn import _checks, masking
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.parallel.data_parallel import check_mesh_axis
-from jaxrnn.unroll import _check_key, _mask_like, reverse_sequence
 from jaxrnn.wrappers import stack_cells
 
 Array = jax.Array
@@ -69,29 +68,12 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
     ref = jax.tree.map(lambda a: (a.shape, a.dtype), params[-1])
     for i in range(1, len(cells)):
         got = jax.tree.map(lambda a: (a.shape, a.dtype), params[i])
-        if jax.tree.structure(params[i]) != jax.tree.structure(params[-1]) or got != ref:
+        if not _checks.same_structure(params[i], params[-1]) or got != ref:
             raise ValueError(
                 f"params[{i}] must have the same structure and shapes as params[{len(cells) - 1}] "
                 "(layers above the first must be identical in kind and size)"
             )
-    if len(cells) > 1 and jax.tree.structure(params[0]) != jax.tree.structure(params[1]):
-        raise ValueError(
-            "params[0] must have the same structure as params[1] (same kind of cell in every layer)"
-        )
     return cells
-
-
-def _first_layer_like(first: Params, other: Params) -> Params:
-    """Layer 0's params shaped like the others' for stacking.
-
-    A leaf whose shape differs (the input weights, [F, ...] against [H, ...])
-    is used only by ``project``, which for layer 0 runs before the pipeline; it
-    is replaced by zeros there, so its gradient flows only through the hoisted
-    projection.
-    """
-    return jax.tree.map(
-        lambda a, b: a.astype(b.dtype) if a.shape == b.shape else jnp.zeros_like(b), first, other
-    )
 
 
 def pipelined_unroll(
@@ -112,10 +94,8 @@ def pipelined_unroll(
 
     Same meaning and numbers as ``dynamic_unroll(stack_cells(cells), params, inputs, ...)``;
     differentiable (``ppermute`` transposes to the reverse permutation, so the
-    backward pass is pipelined too). The first layer's input projection is
-    hoisted out of the loop, as :func:`~jaxrnn.stack_cells` does. Layers above
-    the first must share one kind and size (the first may read any feature
-    size); each layer may still be its own cell (e.g. a different activation).
+    backward pass is pipelined too). Layers above the first must share one kind
+    and size; each may still be its own cell (e.g. a different activation).
 
     Args:
       cells: the L layer cells, bottom first (what was given to ``stack_cells``).
@@ -138,30 +118,18 @@ def pipelined_unroll(
     """
     num_devices = check_mesh_axis(mesh, axis)
     cells = _check_cells(cells, params, num_devices, axis)
-    _check_key(key)
-    stack = stack_cells(cells)
-    _checks.check_float_array("inputs", inputs)
-    _checks.check_rank(
-        "inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]"
-    )
-    xs = inputs if time_major else jnp.swapaxes(inputs, 0, 1)
-    num_steps, batch_size, features = xs.shape
-    if num_steps == 0:
-        raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
-    _checks.check_params_input_size("inputs", stack, params, features)
-    lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
-    if initial_state is None:
-        initial_state = stack.zero_state(batch_size, xs.dtype)
-    else:
-        _checks.check_state(
-            "initial_state", initial_state, jax.eval_shape(lambda: stack.zero_state(batch_size, xs.dtype))
-        )
+    xs, lengths, initial_state = masking.prepare(
+        stack_cells(cells), params, inputs, sequence_length=sequence_length,
+        initial_state=initial_state, time_major=time_major, key=key,
+    )  # fmt: skip
+    num_steps, batch_size, _ = xs.shape
     if reverse:
-        xs = reverse_sequence(xs, lengths)
+        xs = masking.reverse_sequence(xs, lengths)
 
     num_layers = len(cells)
-    projected0 = cells[0].project(params[0], xs)  # [T, B, ...], hoisted as stack_cells does
-    per_layer = (_first_layer_like(params[0], params[-1]),) + tuple(params[1:])
+    # layer 0 reads its own params, replicated (its input weights may have another shape); its slot
+    # in the stacked params is zeros
+    per_layer = (jax.tree.map(jnp.zeros_like, params[-1]),) + tuple(params[1:])
     stacked_params = jax.tree.map(lambda *a: jnp.stack(a), *per_layer)
     stacked_state = jax.tree.map(lambda *a: jnp.stack(a), *initial_state)
     lengths_arg = jnp.full((batch_size,), num_steps, jnp.int32) if lengths is None else lengths
@@ -172,7 +140,7 @@ def pipelined_unroll(
     distinct = list({id(c): c for c in cells}.values())
     branch_of = [next(j for j, c in enumerate(distinct) if c is cell) for cell in cells]
 
-    def device_program(p, state, proj0, lens, kdata):
+    def device_program(p, state, p0, xs, lens, kdata):
         layer = lax.axis_index(axis)
         p = jax.tree.map(lambda a: a[0], p)
         state = jax.tree.map(lambda a: a[0], state)
@@ -183,14 +151,16 @@ def pipelined_unroll(
         )
 
         def run_layer(cell, p, s, x_in, t):
-            def hoisted():
-                index = jnp.clip(t, 0, num_steps - 1)
-                return jax.tree.map(lambda a: lax.dynamic_index_in_dim(a, index, 0, False), proj0)
+            def first():
+                x_t = lax.dynamic_index_in_dim(xs, jnp.clip(t, 0, num_steps - 1), 0, False)
+                return cells[0].apply(p0, s, x_t, key=layer_key, training=training, time_step=t)
 
-            # layer 0 reads the hoisted projection; the others project what the layer below sent
-            # (a real branch per device, so device 0 does not pay for a projection it would discard)
-            proj = lax.cond(layer == 0, hoisted, lambda: cell.project(p, x_in))
-            return cell.step(p, s, proj, key=layer_key, training=training, time_step=t)
+            # layer 0 reads the inputs; the others what the layer below sent (a real branch per device)
+            return lax.cond(
+                layer == 0,
+                first,
+                lambda: cell.apply(p, s, x_in, key=layer_key, training=training, time_step=t),
+            )
 
         def tick(carry, k):
             s, x_in = carry
@@ -202,9 +172,7 @@ def pipelined_unroll(
                 branches = [lambda p, s, x, t, c=c: run_layer(c, p, s, x, t) for c in distinct]
                 new_s, y = lax.switch(jnp.asarray(branch_of)[layer], branches, p, s, x_in, t)
             # a layer idles before its wave arrives and after it passes; padding freezes as in dynamic_rnn
-            valid = (t >= 0) & (t < lens)
-            new_s = jax.tree.map(lambda n, o: jnp.where(_mask_like(valid, n), n, o), new_s, s)
-            y = jnp.where(_mask_like(valid, y), y, jnp.zeros_like(y))
+            new_s, y = masking.masked_step((t >= 0) & (t < lens), new_s, s, y)
             x_next = lax.ppermute(y, axis, perm=[(i, i + 1) for i in range(num_layers - 1)])
             return (new_s, x_next), y
 
@@ -216,14 +184,14 @@ def pipelined_unroll(
     run = jax.shard_map(
         device_program,
         mesh=mesh,
-        in_specs=(layer_spec, layer_spec, P(), P(), P()),
+        in_specs=(layer_spec, layer_spec, P(), P(), P(), P()),
         out_specs=(layer_spec, layer_spec),
         check_vma=False,
     )
-    final, ys_all = run(stacked_params, stacked_state, projected0, lengths_arg, key_data)
+    final, ys_all = run(stacked_params, stacked_state, params[0], xs, lengths_arg, key_data)
     # the top device's outputs, from the tick its wave reached time 0
     ys = ys_all[num_layers - 1, num_layers - 1 :]
     if reverse:
-        ys = reverse_sequence(ys, lengths)
+        ys = masking.reverse_sequence(ys, lengths)
     final_state = tuple(jax.tree.map(lambda a, i=i: a[i], final) for i in range(num_layers))
-    return (ys if time_major else jnp.swapaxes(ys, 0, 1)), final_state
+    return masking.swap_time(ys, time_major), final_state

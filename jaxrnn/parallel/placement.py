@@ -39,8 +39,8 @@ def device_cell(cell: Cell, device: Any) -> Cell:
         devices = jax.devices()[:3]
         cell = jaxrnn.stack_cells([jaxrnn.device_cell(jaxrnn.basic_cell(n), d) for d in devices])
 
-    ``init`` commits the layer's parameters to ``device``; ``project`` and
-    ``step`` move their inputs and state there first, so JAX's
+    ``init`` commits the layer's parameters to ``device``; ``apply`` moves
+    its input and state there first, so JAX's
     computation-follows-data rule runs the layer on that device and the
     output moves to the next layer's device. This holds when the cell runs
     op by op (outside ``jit``, e.g. ``static_unroll`` called eagerly), which is
@@ -68,11 +68,9 @@ def device_cell(cell: Cell, device: Any) -> Cell:
         state = cell.zero_state(batch_size) if dtype is None else cell.zero_state(batch_size, dtype)
         return jax.device_put(state, device)
 
-    def project(params: Params, x: Array):
-        return cell.project(params, jax.device_put(x, device))
+    def apply(params: Params, state: Any, x: Array, *, key=None, training=False, time_step=0):
+        state, x = jax.device_put((state, x), device)
+        return cell.apply(params, state, x, key=key, training=training, time_step=time_step)
 
-    def step(params, state, projected, *, key=None, training=False, time_step=0):
-        state, projected = jax.device_put((state, projected), device)
-        return cell.step(params, state, projected, key=key, training=training, time_step=time_step)
-
-    return cell._replace(init=init, zero_state=zero_state, project=project, step=step)
+    # no recurrence: the fused loop would not move each step to the device
+    return cell._replace(init=init, zero_state=zero_state, apply=apply, recurrence=None)

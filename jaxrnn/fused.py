@@ -1,33 +1,17 @@
-"""The scan behind ``dynamic_unroll`` for cells whose recurrence is one GEMM plus elementwise gates.
+"""The fast path of ``dynamic_unroll``, for cells that declare an additive :class:`~jaxrnn.cells.Recurrence`.
 
-Such a cell's step is ``gates(projected + hidden(state) @ Wh, state)`` with a
-``gates`` function that is elementwise and uses no parameters (the plain
-basic and LSTM cells; see ``Additive`` in :mod:`jaxrnn.cells`). For them the
-forward pass is the cell's step with one ``[x, h] @ [Wx; Wh]`` GEMM per step
-instead of two (equal up to float rounding); without differentiation
-(inference) and with ``sequence_length`` (and ``unroll=1``) it stops at the
-longest sequence's end instead of running all ``T`` steps. The backward pass
-is written here as a custom VJP that does what cuDNN does:
-
-* the reverse loop runs only what is sequential, the gates' VJP and the
-  ``dz @ Wh.T`` product that carries the gradient to the previous step;
-* the weight gradients ``dWh = sum_t h(t-1).T dz(t)``, ``dWx = sum_t x(t).T dz(t)``
-  and ``db = sum_t dz(t)`` are large GEMMs/reductions over windows of steps
-  (``WINDOW_ROWS`` = steps x batch rows each), instead of JAX's default of
-  accumulating ``[H, G*H]`` and ``[F, G*H]`` gradients in the loop carry at
-  every step (a latency-bound small GEMM plus a read-modify-write of the whole
-  gradient per step); ``dz`` is kept for one window only, not all ``T`` steps;
-* the forward loop writes each state into one ``[T + 1, ...]`` buffer (row 0 the
-  initial state) and keeps ``z(t)`` (``[B, G*H]``); the backward pass recomputes
-  the gate nonlinearities from ``z``, so it keeps less memory than autodiff of
-  the scan, which stores every gate activation. For the basic cell with an
-  activation whose derivative is a function of its output (tanh, sigmoid,
-  ReLU), it keeps only the states: one ``[B, H]`` per step.
-
-Gradients equal JAX's autodiff of the plain scan up to float rounding
-(checked in ``tests/test_fastpath2.py``). Forward-mode differentiation
-(``jax.jvp``, ``jax.jacfwd``) is not defined for a custom VJP; ``dynamic_unroll(...,
-fused=False)`` runs the plain scan for it.
+The forward pass runs one ``[x, h] @ [Wx; Wh]`` GEMM per step (equal to the
+cell's two up to float rounding) and, for inference with ``sequence_length``
+and ``unroll=1``, stops at the longest sequence's end. The backward pass is a
+custom VJP that does what cuDNN does: the reverse loop runs only what is
+sequential (the gates' VJP and ``dz @ Wh.T``); the weight gradients
+``sum_t h(t-1).T dz(t)``, ``sum_t x(t).T dz(t)``, ``sum_t dz(t)`` are large GEMMs
+over windows of steps (``window_rows`` rows each), not a small GEMM per step;
+``dz`` lives for one window; the forward keeps each state and ``z(t)`` and the
+backward recomputes the gates from ``z`` (for a basic cell whose activation's
+derivative is a function of its output, only the states). The ``readout`` runs
+after the loop on all steps at once, under plain autodiff. Gradients equal
+autodiff of the plain scan up to float rounding (``tests/test_fused.py``).
 """
 
 from __future__ import annotations
@@ -38,81 +22,130 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
+from jax.interpreters import ad
 
-from jaxrnn.cells import Additive, Cell, Params, State, _input_projection, _matmul, _row
+from jaxrnn import _checks, masking
+from jaxrnn.cells import Cell, LayerStack, Params, Recurrence, State, matmul, row
 
 Array = jax.Array
 
-PARAM_KEYS = frozenset({"Wx", "Wh", "b"})
 # rows (steps x batch) of one window of the backward pass's weight-gradient GEMMs
 WINDOW_ROWS = 512
 
 
-def applies(cell: Cell, params: Params) -> bool:
-    """Whether the fused scan can run ``cell`` (an additive recurrence with params ``Wx, Wh, b`` only)."""
-    return (
-        isinstance(getattr(cell.step, "additive", None), Additive)
-        # the backward pass assumes projected = x @ Wx + b; a wrapper that changes project must not get it
-        and cell.project is _input_projection
-        and isinstance(params, dict)
-        and set(params) == PARAM_KEYS
-    )
+def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
+    """Which loop :func:`jaxrnn.dynamic_unroll` runs for ``cell`` by default: ``"fused"`` or ``"scan"``.
+
+    ``"fused"`` when the cell declares an additive :class:`~jaxrnn.cells.Recurrence`
+    valid for this ``training`` flag (the plain basic and LSTM cells; output
+    projections, residuals and dropout at inference around them), or is a
+    :func:`jaxrnn.stack_cells` whose every layer does; ``"scan"`` otherwise
+    (peepholes, ``num_proj``, GRUs, dropout while training, custom cells).
+
+    Args:
+      cell: a :class:`~jaxrnn.Cell`.
+      params: its parameters (a stack's: one entry per layer).
+      training: the flag that will be passed to the unroller.
+
+    Returns:
+      ``"fused"`` or ``"scan"``.
+
+    >>> unroll_path(jaxrnn.output_projection(jaxrnn.lstm_cell(8), 1), params)  # doctest: +SKIP
+    'fused'
+    """
+    rec = cell.recurrence
+    if rec is None or rec.apply is not cell.apply:
+        return "scan"  # no recurrence, or apply was replaced after it was declared
+    if isinstance(rec, Recurrence):
+        ok = rec.additive and (rec.training or training is False)
+        return "fused" if ok else "scan"
+    if isinstance(rec, LayerStack) and isinstance(params, (tuple, list)) and len(params) == len(rec.cells):
+        paths = {unroll_path(c, p, training=training) for c, p in zip(rec.cells, params)}
+        return "fused" if paths == {"fused"} else "scan"
+    return "scan"
 
 
-def fused_scan(
+def in_forward_mode(*trees: Any) -> bool:
+    """Whether a leaf carries ``jax.jvp``/``jax.jacfwd`` tangents (``jax.grad`` uses linearize tracers).
+
+    JAX refuses to push tangents through the fused ``custom_vjp``, so ``dynamic_unroll`` then runs the scan.
+    """
+    return any(isinstance(leaf, ad.JVPTracer) for leaf in jax.tree.leaves(trees))
+
+
+def fused_unroll(
     cell: Cell,
     params: Params,
     xs: Array,
     state: State,
     lengths: Array | None,
-    unroll: int,
+    *,
+    unroll: int = 1,
+    window_rows: int = WINDOW_ROWS,
 ) -> tuple[State, Array]:
-    """Run ``cell`` over time-major ``xs: [T, B, F]`` like ``lax.scan`` over its step, with the fused VJP.
+    """Run ``cell`` over time-major ``xs`` like ``lax.scan`` over its ``apply``, masked, with the fused VJP.
 
     Args:
-      cell: a cell for which :func:`applies` is True.
-      params: ``{"Wx": [F, G*H], "Wh": [H, G*H], "b": [G*H]}``.
+      cell: a cell for which :func:`unroll_path` is ``"fused"``.
+      params: its parameters.
       xs: ``[T, B, F]`` inputs.
-      state: the initial state.
-      lengths: ``[B]`` ints, or None; steps ``t >= lengths[b]`` freeze the state and zero the output.
-      unroll: passed to both ``lax.scan`` loops.
+      state: the initial carry.
+      lengths: ``[B]`` ints, or None; steps ``t >= lengths[b]`` freeze the carry and zero the output.
+      unroll: passed to every ``lax.scan`` loop.
+      window_rows: about how many (steps x batch) rows one backward window's
+        weight-gradient GEMM gets (:func:`window_steps`).
 
     Returns:
       ``(final_state, outputs [T, B, output_size])``.
     """
-    run = _make(cell.project, cell.step.additive, unroll)
-    return run(params, xs, state, lengths)
+    _checks.positive_int("unroll", unroll)
+    _checks.positive_int("window_rows", window_rows)
+    lengths = None if lengths is None else jnp.asarray(lengths, jnp.int32)
+    rec = cell.recurrence
+    if isinstance(rec, LayerStack):
+        # layer after layer: the same numbers as the stack step by step (a layer's padded steps are
+        # frozen and zero either way, so what the layer below sends there does not matter)
+        finals = []
+        for layer, p, s in zip(rec.cells, params, rec.split(state)):
+            s, xs = fused_unroll(layer, p, xs, s, lengths, unroll=unroll, window_rows=window_rows)
+            finals.append(s)
+        return rec.join(tuple(finals)), xs
+    assert isinstance(rec, Recurrence), "fused_unroll needs a cell whose unroll_path is 'fused'"
+    wx, wh, b = rec.weights(params)
+    final, ys = _make(rec, unroll, window_rows)(wx, wh, b, xs, state, lengths)
+    if rec.readout is not None:
+        ys = rec.readout(params, xs, ys)
+        if lengths is not None:
+            ys = masking.zero_invalid(masking.valid_steps(lengths, xs.shape[0]), ys)
+    return final, ys
 
 
-def _make(project: Any, additive: Additive, unroll: int):
-    gates, hidden, derivative = additive.gates, additive.hidden, additive.derivative_from_output
+def _make(rec: Recurrence, unroll: int, window_rows: int):
+    """The custom-VJP loop ``(Wx, Wh, b, xs, state, lengths) -> (final_state, ys)`` for ``rec``."""
+    hidden, derivative = rec.hidden, rec.derivative_from_output
 
     def masked_gates(z, state, valid):
-        new_state, y = gates(z, state)
-        if valid is None:
-            return new_state, y
-        # freeze the state past each sequence's end and zero its output, as dynamic_rnn does
-        new_state = jax.tree.map(lambda n, o: jnp.where(_col(valid, n), n, o), new_state, state)
-        return new_state, jnp.where(_col(valid, y), y, jnp.zeros_like(y))
+        # additive: combine sees xz + hz only, so the summed z goes in as xz with hz = 0
+        new_state, y = rec.combine(z, jnp.zeros((), z.dtype), state)
+        return masking.masked_step(valid, new_state, state, y)
 
-    def forward(params, xs, state, lengths, keep):
-        wh = params["Wh"]
+    def forward(wx, wh, b, xs, state, lengths, keep):
         # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
-        # cell.step's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
-        concat = _same_dtype(xs, hidden(state), params["Wx"], wh, params["b"])
-        w = jnp.concatenate([params["Wx"], wh], axis=0) if concat else None
+        # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
+        concat = _same_dtype(xs, hidden(state), wx, wh, b)
+        w = jnp.concatenate([wx, wh], axis=0) if concat else None
         # with the activation's derivative known from its output, the output is the state: keep only that
         outputs_are_states = keep and derivative is not None
 
         def cell_step(state, t, x):
             if concat:
-                z = _matmul(jnp.concatenate([x, hidden(state)], axis=-1), w)
-                z = z + _row(params["b"], z)
+                z = matmul(jnp.concatenate([x, hidden(state)], axis=-1), w)
+                z = z + row(b, z)
             else:
-                # the same operations, in the same order, as cell.step(params, state, cell.project(params, x))
-                z = project(params, x) + _matmul(hidden(state), wh)
-            valid = None if lengths is None else t < lengths
-            new_state, y = masked_gates(z, state, valid)
+                # the same operations, in the same order, as the cell's apply
+                xz = matmul(x, wx)
+                z = (xz + row(b, xz)) + matmul(hidden(state), wh)
+            new_state, y = masked_gates(z, state, masking.valid_at(t, lengths))
             return z, new_state, y
 
         def body(state, t_and_x):
@@ -132,8 +165,8 @@ def _make(project: Any, additive: Additive, unroll: int):
             # so the backward pass reads step t's previous states as rows [t, t + window) of it
             state, kept = carry
             z, new_state, y = cell_step(state, *t_and_x)
-            row = t_and_x[0] + 1
-            kept = jax.tree.map(lambda k, s: lax.dynamic_update_index_in_dim(k, s, row, 0), kept, new_state)
+            index = t_and_x[0] + 1
+            kept = jax.tree.map(lambda k, s: lax.dynamic_update_index_in_dim(k, s, index, 0), kept, new_state)
             return (new_state, kept), None if outputs_are_states else (z, y)
 
         kept = jax.tree.map(lambda s: jnp.zeros((num_steps + 1, *s.shape), s.dtype).at[0].set(s), state)
@@ -141,30 +174,30 @@ def _make(project: Any, additive: Additive, unroll: int):
         if outputs_are_states:
             ys = kept[1:]
             if lengths is not None:
-                ys = jnp.where(_valid_mask(lengths, num_steps, ys), ys, 0)
+                ys = masking.zero_invalid(masking.valid_steps(lengths, num_steps), ys)
             return (final, ys), (None, kept)
         zs, ys = per_step
         return (final, ys), (zs, kept)
 
     @jax.custom_vjp
-    def run(params, xs, state, lengths):
-        return forward(params, xs, state, lengths, keep=False)[0]
+    def run(wx, wh, b, xs, state, lengths):
+        return forward(wx, wh, b, xs, state, lengths, keep=False)[0]
 
-    def run_fwd(params, xs, state, lengths):
-        params, xs, state, lengths = jax.tree.map(lambda p: p.value, (params, xs, state, lengths))
-        out, (zs, states) = forward(params, xs, state, lengths, keep=True)
-        return out, (params, xs, lengths, zs, states)
+    def run_fwd(*args):
+        wx, wh, b, xs, state, lengths = jax.tree.map(lambda p: p.value, args)
+        out, (zs, states) = forward(wx, wh, b, xs, state, lengths, keep=True)
+        return out, (wx, wh, b, xs, lengths, zs, states)
 
     def run_bwd(residuals, cotangents):
-        params, xs, lengths, zs, states = residuals
+        p_wx, p_wh, p_b, xs, lengths, zs, states = residuals
         d_final, d_ys = cotangents
         d_final = jax.tree.map(_instantiate, d_final, jax.tree.map(lambda s: s[0], states), is_leaf=_is_zero)
         # no output cotangent at all when only the final state is used (a sequence classifier)
         d_ys = None if _is_zero(d_ys) else d_ys
         dtype = jax.tree.leaves(states)[0].dtype if zs is None else zs.dtype
-        wx, wh_t = params["Wx"].astype(dtype), params["Wh"].astype(dtype).T
+        wx, wh_t = p_wx.astype(dtype), p_wh.astype(dtype).T
         num_steps = xs.shape[0]
-        size = _window_steps(xs.shape[1], num_steps)
+        size = window_steps(xs.shape[1], num_steps, window_rows)
         windows = -(-num_steps // size)
         # the first window is [0, size) but owns only the steps before the second one's start
         first_end = num_steps - (windows - 1) * size
@@ -177,7 +210,7 @@ def _make(project: Any, additive: Additive, unroll: int):
             state = jax.tree.map(lambda s: at(s, t), states)
             new_state = jax.tree.map(lambda s: at(s, t + 1), states)
             d_y = at(d_ys, t)
-            valid = None if lengths is None else t < lengths
+            valid = masking.valid_at(t, lengths)
             if partial:
                 # a step of the first window that the second one owns: skip it like a step past the end
                 valid = (t < end) if valid is None else valid & (t < end)
@@ -187,8 +220,8 @@ def _make(project: Any, additive: Additive, unroll: int):
                 dz = d_h * derivative(new_state)
                 d_prev = jnp.zeros_like(d_state)
                 if valid is not None:
-                    dz = jnp.where(_col(valid, dz), dz, 0)
-                    d_prev = jnp.where(_col(valid, d_state), 0, d_state)
+                    dz = masking.zero_invalid(valid, dz)
+                    d_prev = masking.freeze(valid, d_prev, d_state)
             else:
                 z = at(zs, t)
                 _, gates_vjp = jax.vjp(lambda z, s: masked_gates(z, s, valid), z, state)
@@ -219,23 +252,18 @@ def _make(project: Any, additive: Additive, unroll: int):
             d_xs = lax.dynamic_update_slice_in_dim(d_xs, d_x, start, 0)
             return (d_state, d_wx, d_wh, d_b, d_xs), None
 
-        gates_width = params["b"].shape[-1]
+        gates_width = p_b.shape[-1]
         carry = (
             d_final,
             jnp.zeros((xs.shape[-1], gates_width), dtype),
-            jnp.zeros((params["Wh"].shape[0], gates_width), dtype),
+            jnp.zeros((p_wh.shape[0], gates_width), dtype),
             jnp.zeros((gates_width,), dtype),
             jnp.zeros_like(xs),
         )
         (d_state0, d_wx, d_wh, d_b, d_xs), _ = lax.scan(
             window, carry, jnp.arange(windows, dtype=jnp.int32), reverse=True
         )
-        d_params = {
-            "Wx": d_wx.astype(params["Wx"].dtype),
-            "Wh": d_wh.astype(params["Wh"].dtype),
-            "b": d_b.astype(params["b"].dtype),
-        }
-        return d_params, d_xs, d_state0, None
+        return d_wx.astype(p_wx.dtype), d_wh.astype(p_wh.dtype), d_b.astype(p_b.dtype), d_xs, d_state0, None
 
     run.defvjp(run_fwd, run_bwd, symbolic_zeros=True)
     return run
@@ -263,18 +291,8 @@ def _until_longest(body: Any, state: State, xs: Array, lengths: Array) -> tuple[
     return final, ys
 
 
-def _col(valid: Array, like: Array) -> Array:
-    return valid.reshape(valid.shape + (1,) * (like.ndim - 1))
-
-
 def _same_dtype(*arrays: Array) -> bool:
     return len({a.dtype for a in arrays}) == 1
-
-
-def _valid_mask(lengths: Array, num_steps: int, like: Array) -> Array:
-    """``[T, B, 1, ...]`` booleans, True where step ``t`` is inside sequence ``b``."""
-    valid = jnp.arange(num_steps, dtype=jnp.int32)[:, None] < lengths[None, :]
-    return valid.reshape(valid.shape + (1,) * (like.ndim - 2))
 
 
 def _is_zero(x: Any) -> bool:
@@ -285,14 +303,14 @@ def _instantiate(x: Any, like: Array) -> Array:
     return jnp.zeros_like(like) if _is_zero(x) else x
 
 
-def _window_steps(batch: int, num_steps: int) -> int:
+def window_steps(batch: int, num_steps: int, window_rows: int = WINDOW_ROWS) -> int:
     """Steps per window of the backward pass's weight-gradient GEMMs.
 
     The reverse loop keeps ``dz`` for one window only (not all ``T`` steps) and
     adds the window's weight gradients with one ``[H, steps*B] x [steps*B, G*H]``
-    GEMM. About ``WINDOW_ROWS`` rows keep that GEMM near the large-GEMM speed; a
+    GEMM. About ``window_rows`` rows keep that GEMM near the large-GEMM speed; a
     divisor of ``T`` near that size avoids a partial first window.
     """
-    target = max(1, min(num_steps, -(-WINDOW_ROWS // max(batch, 1))))
+    target = max(1, min(num_steps, -(-window_rows // max(batch, 1))))
     divisors = [d for d in range(target, (target + 1) // 2 - 1, -1) if d and num_steps % d == 0]
     return divisors[0] if divisors else target

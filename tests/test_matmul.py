@@ -1,8 +1,8 @@
-"""The fast path: the hoisted input projection folds leading axes into one rank-2 GEMM.
+"""``jaxrnn.cells.matmul``: the cells' and readouts' product folds leading axes into one rank-2 GEMM.
 
 Checked against a float64 NumPy ``einsum`` written here, for every leading rank
-the unrollers and users pass (``[B, F]``, ``[T, B, F]``, ``[T, B, K, F]``), and
-for the LSTM-with-projection step, whose ``W_proj`` goes through the same matmul.
+(``[B, F]``, ``[T, B, F]``, ``[T, B, K, F]``), and for the LSTM-with-projection
+step, whose ``W_proj`` goes through the same matmul.
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ import numpy as np
 import pytest
 
 import jaxrnn
+from jaxrnn.cells import matmul, row
 
 
 @pytest.mark.parametrize("lead", [(3,), (4, 3), (2, 4, 3)])
 @pytest.mark.parametrize("make", [jaxrnn.basic_cell, jaxrnn.lstm_cell, jaxrnn.gru_cell])
-def test_project_matches_float64_einsum(make, lead):
+def test_input_product_matches_float64_einsum(make, lead):
     cell = make(5)
     params = cell.init(jax.random.key(0), 7)
     params["b"] = jax.random.normal(jax.random.key(2), params["b"].shape)
     x = jax.random.normal(jax.random.key(1), (*lead, 7), jnp.float32)
-    got = np.asarray(cell.project(params, x))
+    xz = matmul(x, params["Wx"])
+    got = np.asarray(xz + row(params["b"], xz))
     wx, b = np.asarray(params["Wx"], np.float64), np.asarray(params["b"], np.float64)
     want = np.einsum("...f,fg->...g", np.asarray(x, np.float64), wx) + b
     assert got.shape == (*lead, wx.shape[1])
