@@ -8,6 +8,7 @@ TF's ``dynamic_rnn``.
 from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
 from jaxrnn.cells import Cell, LSTMState, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxrnn.conv_lstm import ConvLSTMState, conv_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.parallel import (
     data_parallel_train_step,
@@ -31,6 +32,8 @@ __all__ = [
     "bidirectional_unroll",
     "Cell",
     "clear_unroll_cache",
+    "conv_lstm_cell",
+    "ConvLSTMState",
     "data_parallel_train_step",
     "dense",
     "device_cell",
