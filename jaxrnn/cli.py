@@ -83,6 +83,9 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    from jaxrnn.tasks import vision_cli
+
+    vision_cli.add_parser(tasks)  # video, spell
     add_train_arguments(
         tasks.add_parser(
             "translator", help="encoder-decoder translation: embedded numbers corpus or Tatoeba file"
@@ -111,6 +114,10 @@ def _train(args: argparse.Namespace) -> int:
         from jaxrnn.seq2seq.cli import train_command
 
         return train_command(args)
+    from jaxrnn.tasks import vision_cli
+
+    if args.task in vision_cli.TASKS:
+        return vision_cli.run(args)
     if args.task == "classifier":
         from jaxrnn.tasks.classifier import train_classifier
 
