@@ -183,7 +183,9 @@ def _as_batch(images: np.ndarray, digits: np.ndarray) -> dict[str, np.ndarray]:
     return {"images": images.astype(np.float32) / np.float32(255.0), "targets": targets, "lengths": lengths}
 
 
-def train_spell(config: SpellConfig, splits: dict[str, Any] | None = None) -> dict:
+def train_spell(
+    config: SpellConfig, splits: dict[str, Any] | None = None, *, model: Speller | None = None
+) -> dict:
     """Train the speller with :func:`jaxrnn.fit` (validation each epoch), then measure exact names on test.
 
     Args:
@@ -191,6 +193,7 @@ def train_spell(config: SpellConfig, splits: dict[str, Any] | None = None) -> di
       splits: ``{"train", "validation", "test"}`` of ``(images uint8 [N, 28, 28], digits [N])``;
         default: MNIST from ``config.data_dir`` split by :func:`~jaxrnn.data.moving_mnist.mnist_splits`
         (train: first 55,000 training images; validation: the last 5,000; test: the test set).
+      model: train this model instead of the one ``config`` describes (an ablation, say).
 
     Returns:
       A dict: ``config``, ``history``, ``validation`` and ``test`` (``exact``: whole names right,
@@ -205,7 +208,7 @@ def train_spell(config: SpellConfig, splits: dict[str, Any] | None = None) -> di
     for name, (images, digits) in splits.items():
         limit = config.train_size if name == "train" else config.eval_size
         sets[name] = _as_batch(images[:limit], digits[:limit])
-    model = speller(config.units, config.embed_size)
+    model = model or speller(config.units, config.embed_size)
     loss_fn = spell_loss(model)
     eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, None)))
     names = tuple(sets["train"])

@@ -46,7 +46,7 @@ class VideoClassifier(NamedTuple):
 
 
 def video_classifier(
-    model: str = "lstm", *, canvas: int = 64, units: int = 128, filters: int = 16, rnn: Cell | None = None
+    model: str = "lstm", *, canvas: int = 64, units: int = 64, filters: int = 16, rnn: Cell | None = None
 ) -> VideoClassifier:
     """A CNN + RNN clip classifier (see the module docstring for the two models).
 
@@ -69,7 +69,7 @@ def video_classifier(
         )
     if model == "lstm":
         # a 4x4 stride-4 "patchify" convolution first: 16x fewer pixels for the layers after it
-        encoder = conv_encoder((16, 32, 64), (4, 3, 3), (4, 2, 2))
+        encoder = conv_encoder((16, 32, 32), (4, 3, 3), (4, 2, 2))
         side = canvas // 16
         cell = rnn or lstm_cell(units)
     else:
@@ -128,11 +128,11 @@ class VideoConfig:
     """Settings of :func:`train_video`; the ``jaxrnn train video`` flags are derived from these fields."""
 
     model: str = "lstm"  # lstm (per-frame CNN -> LSTM) or convlstm (CNN -> ConvLSTM)
-    num_frames: int = 6  # frames per clip
+    num_frames: int = 4  # frames per clip
     canvas: int = 64  # canvas side in pixels
     min_speed: int = 3  # pixels per frame
     max_speed: int = 6
-    units: int = 128  # LSTM units (lstm)
+    units: int = 64  # LSTM units (lstm)
     filters: int = 16  # ConvLSTM filters (convlstm)
     epochs: int = 3
     batch_size: int = 64
@@ -145,19 +145,25 @@ class VideoConfig:
     quiet: bool = False  # no progress bar
 
 
-def train_video(config: VideoConfig, splits: dict[str, Split] | None = None) -> dict:
+def train_video(
+    config: VideoConfig, splits: dict[str, Split] | None = None, *, model: VideoClassifier | None = None
+) -> dict:
     """Train a clip classifier with :func:`jaxrnn.fit`, validating each epoch; test once at the end.
 
     Args:
       config: a :class:`VideoConfig`.
       splits: ``{"train", "validation", "test"}`` :class:`~jaxrnn.data.moving_mnist.Split` s;
         default: MNIST from ``config.data_dir`` split by :func:`~jaxrnn.data.moving_mnist.mnist_splits`.
+      model: train this model instead of the one ``config`` describes (an ablation, say).
 
     Returns:
       A dict: ``config``, ``history``, ``validation`` and ``test`` metrics (``accuracy`` = digit and
       direction both right), ``seconds``, ``params``.
     """
-    model = video_classifier(config.model, canvas=config.canvas, units=config.units, filters=config.filters)
+    if model is None:
+        model = video_classifier(
+            config.model, canvas=config.canvas, units=config.units, filters=config.filters
+        )
     if splits is None:
         from jaxrnn.data.mnist import load_mnist
         from jaxrnn.data.moving_mnist import mnist_splits
