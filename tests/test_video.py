@@ -69,11 +69,12 @@ def test_clip_classifier_learns_digit_and_direction_where_a_memoryless_one_canno
     splits = _glyph_splits(4, {"train": 384, "validation": 128, "test": 256})
     result = train_video(VIDEO, splits)
     assert result["test"]["accuracy"] >= 0.9, result["test"]
-    # the same network with its LSTM's state reset every frame reads the last frame only: it can
-    # still name the glyph but must guess the direction (about 1/4 right)
+    # the same network with its LSTM's state reset every frame reads the last frame only: it still
+    # names the shape, and where the shape ended up says something about where it went (paths stay
+    # on the canvas), but not enough: it scored 0.62 for direction and for both when this was written
     broken = video_classifier("lstm", canvas=VIDEO.canvas, units=32, rnn=_memoryless(lstm_cell(32)))
     blind = train_video(VIDEO, splits, model=broken)["test"]
-    assert blind["direction_accuracy"] <= 0.45 and blind["accuracy"] <= 0.45, blind
+    assert blind["digit_accuracy"] >= 0.9 and blind["accuracy"] <= 0.8, blind
 
 
 def test_conv_lstm_clip_classifier_learns():
@@ -92,7 +93,9 @@ def test_names_round_trip_through_tokens():
         spell_targets(np.array([0, 10]))
 
 
-SPELL = SpellConfig(units=32, embed_size=8, epochs=6, batch_size=32, learning_rate=3e-3, quiet=True)
+SPELL = SpellConfig(
+    units=32, embed_size=8, epochs=6, batch_size=32, learning_rate=3e-3, schedule="constant", quiet=True
+)
 
 
 def test_speller_spells_every_name_where_a_memoryless_decoder_cannot():

@@ -24,6 +24,7 @@ from jaxrnn.cells import Cell, LSTMState, lstm_cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense, embedding
 from jaxrnn.tasks.common import prepare_out, write_json
+from jaxrnn.tasks.video import learning_rate_schedule
 from jaxrnn.tasks.vision import conv_encoder
 from jaxrnn.unroll import dynamic_unroll
 
@@ -170,6 +171,7 @@ class SpellConfig:
     epochs: int = 3
     batch_size: int = 64
     learning_rate: float = 2e-3
+    schedule: str = "cosine"  # cosine (decay to 0 over the run) or constant
     train_size: int | None = None  # use only the first N training images
     eval_size: int | None = None  # use only the first N validation and test images
     seed: int = 0
@@ -210,14 +212,14 @@ def train_spell(
         sets[name] = _as_batch(images[:limit], digits[:limit])
     model = model or speller(config.units, config.embed_size)
     loss_fn = spell_loss(model)
-    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, None)))
+    key = jax.random.key(config.seed)
+    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, key)))
     names = tuple(sets["train"])
     batches = shuffled_batches(tuple(sets["train"].values()), config.batch_size, seed=config.seed)
 
     def held_out(name: str) -> Any:
         return (dict(zip(names, b)) for b in sequential_batches(tuple(sets[name].values()), 1000))
 
-    key = jax.random.key(config.seed)
     out = prepare_out(config.out)
     if out is not None:
         write_json(out / "config.json", {"task": "spell", **dataclasses.asdict(config)})
@@ -228,7 +230,9 @@ def train_spell(
         lambda epoch: (dict(zip(names, b)) for b in batches(epoch)),
         key=jax.random.fold_in(key, 1),
         epochs=config.epochs,
-        optimizer=train.make_optimizer(config.learning_rate, clip_norm=5.0),
+        optimizer=train.make_optimizer(
+            learning_rate_schedule(config, len(splits["train"][0])), clip_norm=5.0
+        ),
         eval_fn=eval_fn,
         eval_batches=lambda: held_out("validation"),
         quiet=config.quiet,

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxrnn import train
@@ -80,16 +81,22 @@ def video_classifier(
     # (bench/RESULTS.md, "ConvLSTM"); clips are a few frames long, so the ConvLSTM is unrolled statically
     unroll = dynamic_unroll if model == "lstm" else static_unroll
     features = side * side * encoder.output_size
+    # the ConvLSTM's last map goes through one more strided convolution before the dense heads
+    post = conv_encoder((32,), (3,), (2,)) if model == "convlstm" else None
+    head_size = cell.output_size if post is None else (side // 2) ** 2 * post.output_size
     digit_head, direction_head = dense(10), dense(len(DIRECTIONS))
 
     def init(key: Array) -> dict:
-        keys = jax.random.split(key, 4)
-        return {
+        keys = jax.random.split(key, 5)
+        params = {
             "encoder": encoder.init(keys[0], 1),
             "rnn": cell.init(keys[1], features),
-            "digit": digit_head.init(keys[2], cell.output_size),
-            "direction": direction_head.init(keys[3], cell.output_size),
+            "digit": digit_head.init(keys[2], head_size),
+            "direction": direction_head.init(keys[3], head_size),
         }
+        if post is not None:
+            params["post"] = post.init(keys[4], cell.output_size // (side * side))
+        return params
 
     def apply(params: dict, frames: Array) -> tuple[Array, Array]:
         if frames.ndim != 4 or frames.shape[2:] != (canvas, canvas):
@@ -97,7 +104,9 @@ def video_classifier(
         maps = encoder.apply(params["encoder"], frames[..., None])  # [B, T, side, side, C]
         batch, steps = frames.shape[:2]
         outputs, _ = unroll(cell, params["rnn"], maps.reshape(batch, steps, features))
-        last = outputs[:, -1]
+        last = jnp.asarray(outputs)[:, -1]  # static_unroll is typed to allow a list too
+        if post is not None:
+            last = post.apply(params["post"], last.reshape(batch, side, side, -1)).reshape(batch, head_size)
         return digit_head.apply(params["digit"], last), direction_head.apply(params["direction"], last)
 
     return VideoClassifier(init, apply, cell)
@@ -137,12 +146,29 @@ class VideoConfig:
     epochs: int = 3
     batch_size: int = 64
     learning_rate: float = 2e-3
+    schedule: str = "cosine"  # cosine (decay to 0 over the run) or constant
     train_size: int | None = None  # use only the first N training digits
     eval_size: int | None = None  # use only the first N validation and test digits
     seed: int = 0
     data_dir: str | None = None  # MNIST directory (default $JAXRNN_DATA)
     out: str | None = None  # run directory: config.json, metrics.json, training_curves.png
     quiet: bool = False  # no progress bar
+
+
+def learning_rate_schedule(config: Any, train_size: int) -> float | optax.Schedule:
+    """``config.learning_rate``, constant or cosine-decayed to 0 over ``config.epochs`` epochs.
+
+    Args:
+      config: has ``learning_rate``, ``schedule`` (``"cosine"`` or ``"constant"``), ``epochs``,
+        ``batch_size`` and ``train_size`` (a limit or None).
+      train_size: the number of training examples before the limit.
+    """
+    if config.schedule == "constant":
+        return config.learning_rate
+    if config.schedule != "cosine":
+        raise ValueError(f"schedule must be 'cosine' or 'constant'; got {config.schedule!r}")
+    n = train_size if config.train_size is None else min(config.train_size, train_size)
+    return optax.cosine_decay_schedule(config.learning_rate, max(config.epochs * (n // config.batch_size), 1))
 
 
 def train_video(
@@ -169,7 +195,7 @@ def train_video(
         from jaxrnn.data.moving_mnist import mnist_splits
 
         splits = mnist_splits(*load_mnist(config.data_dir))
-    clips = dict(
+    clips: dict[str, Any] = dict(
         num_frames=config.num_frames, canvas=config.canvas, speed=(config.min_speed, config.max_speed)
     )
     train_batches = clip_batches(
@@ -181,8 +207,8 @@ def train_video(
         return lambda: batches(0)
 
     loss_fn = video_loss(model)
-    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, None)))
     key = jax.random.key(config.seed)
+    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, key)))
     out = prepare_out(config.out)
     if out is not None:
         write_json(out / "config.json", {"task": "video", **dataclasses.asdict(config)})
@@ -193,7 +219,9 @@ def train_video(
         train_batches,
         key=jax.random.fold_in(key, 1),
         epochs=config.epochs,
-        optimizer=train.make_optimizer(config.learning_rate, clip_norm=5.0),
+        optimizer=train.make_optimizer(
+            learning_rate_schedule(config, len(splits["train"].images)), clip_norm=5.0
+        ),
         eval_fn=eval_fn,
         # validation and test clips get their own fixed paths, unrelated to the training seed's
         eval_batches=held_out("validation", 1_000_000 + config.seed),
@@ -213,4 +241,29 @@ def train_video(
         from jaxrnn.plots import plot_training_curves
 
         plot_training_curves(history, out / "training_curves.png", title=f"moving MNIST, {config.model}")
+        sample = next(iter(held_out("test", 2_000_000 + config.seed)()))
+        digit_logits, direction_logits = jax.jit(model.apply)(state.params, sample["frames"][:6])
+        predicted = (np.argmax(digit_logits, -1), np.argmax(direction_logits, -1))
+        plot_clips(sample, predicted, out / "test_clips.png")
     return result
+
+
+def plot_clips(batch: dict, predicted: tuple[Any, Any], path: Any) -> None:
+    """A PNG of the first clips of ``batch``, a row each, titled with the prediction and the truth."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    rows, steps = len(predicted[0]), batch["frames"].shape[1]
+    fig, axes = plt.subplots(rows, steps, figsize=(1.3 * steps, 1.4 * rows), squeeze=False)
+    for i in range(rows):
+        truth = f"{batch['digits'][i]} {DIRECTIONS[batch['directions'][i]]}"
+        guess = f"{predicted[0][i]} {DIRECTIONS[predicted[1][i]]}"
+        for t in range(steps):
+            axes[i, t].imshow(batch["frames"][i, t], cmap="gray", vmin=0, vmax=1)
+            axes[i, t].set_axis_off()
+        axes[i, 0].set_title(f"predicted {guess} / true {truth}", fontsize=7, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
