@@ -7,19 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn.cells import Cell, lstm_cell
+from jaxrnn.cells import lstm_cell
 from jaxrnn.data.moving_mnist import Split
 from jaxrnn.tasks.spell import NAMES, SpellConfig, decode_names, spell_targets, speller, train_spell
-from jaxrnn.tasks.video import VideoConfig, train_video, video_classifier
-
-
-def _memoryless(cell: Cell) -> Cell:
-    """The same cell with its state reset to zeros before every step: no recurrence, no memory."""
-
-    def step(params, state, projected, **kwargs):
-        return cell.step(params, jax.tree.map(jnp.zeros_like, state), projected, **kwargs)
-
-    return cell._replace(step=step)
+from jaxrnn.tasks.video import VideoConfig, memoryless, train_video, video_classifier
 
 
 def _glyphs(classes: int) -> np.ndarray:
@@ -72,7 +63,7 @@ def test_clip_classifier_learns_digit_and_direction_where_a_memoryless_one_canno
     # the same network with its LSTM's state reset every frame reads the last frame only: it still
     # names the shape, and where the shape ended up says something about where it went (paths stay
     # on the canvas), but not enough: it scored 0.62 for direction and for both when this was written
-    broken = video_classifier("lstm", canvas=VIDEO.canvas, units=32, rnn=_memoryless(lstm_cell(32)))
+    broken = video_classifier("lstm", canvas=VIDEO.canvas, units=32, rnn=memoryless(lstm_cell(32)))
     blind = train_video(VIDEO, splits, model=broken)["test"]
     assert blind["digit_accuracy"] >= 0.9 and blind["accuracy"] <= 0.8, blind
 
@@ -104,7 +95,7 @@ def test_speller_spells_every_name_where_a_memoryless_decoder_cannot():
     assert result["test"]["exact"] >= 0.95, result["test"]
     # a decoder that forgets its state never sees the image (it arrives as the initial state):
     # the best it can do is one fixed name, right for a tenth of the digits
-    broken = speller(32, 8, cell=_memoryless(lstm_cell(32)))
+    broken = speller(32, 8, cell=memoryless(lstm_cell(32)))
     blind = train_spell(SPELL, splits, model=broken)["test"]
     assert blind["exact"] <= 0.2, blind
 
