@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = []
     for length in lengths:
         x = jax.random.normal(jax.random.key(1), (BATCH, length, SIDE * SIDE * CHANNELS), jnp.float32)
-        runs, compile_s, values = {}, {}, {}
+        runs: dict[str, Any] = {}
+        compile_s: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for unroller, (forward, backward) in steps().items():
             for mode, fn in (("forward", forward), ("forward+backward", backward)):
                 name = f"{unroller} {mode}"
