@@ -198,3 +198,29 @@ def test_bad_input_messages():
     params = cell.init(jax.random.key(0), 32)
     with pytest.raises(ValueError, match="input_size=32\\); got 48"):
         jaxrnn.dynamic_unroll(cell, params, jnp.ones((1, 2, 48)))
+
+
+def test_matches_keras_conv_lstm_2d_side_by_side():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")  # before keras is first imported
+    keras = pytest.importorskip("keras", reason="Keras 3 not installed (pip install 'jaxrnn[interop]')")
+    if keras.backend.backend() != "jax":
+        pytest.skip(f"Keras backend is {keras.backend.backend()!r}; this test needs KERAS_BACKEND=jax")
+    cell = conv_lstm_cell(F, (H, W), kernel_size=3)
+    params = _random(jax.random.key(12), cell, jnp.float32)
+    xs = np.random.default_rng(13).normal(size=(B, T, H, W, C)).astype(np.float32)
+    # Keras's own code relies on implicit rank and dtype promotion, which conftest.py makes errors
+    with jax.numpy_rank_promotion("allow"), jax.numpy_dtype_promotion("standard"):
+        layer = keras.layers.ConvLSTM2D(F, 3, padding="same", return_sequences=True, return_state=True)
+        layer(xs)  # build
+        # same gate order (i, f, c, o) and kernel layout; Keras keeps the forget bias inside b
+        bias = np.asarray(params["b"]).copy()
+        bias[F : 2 * F] += 1.0
+        layer.set_weights([np.asarray(params["Wx"]), np.asarray(params["Wh"]), bias])
+        keras_outputs, _, keras_c = layer(xs)
+    outputs, state = jaxrnn.dynamic_unroll(cell, params, jnp.asarray(xs.reshape(B, T, -1)))
+    np.testing.assert_allclose(
+        outputs.reshape(B, T, H, W, F), np.asarray(keras_outputs), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(state.c, np.asarray(keras_c), rtol=1e-5, atol=1e-5)
