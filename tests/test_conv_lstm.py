@@ -75,9 +75,8 @@ def test_step_matches_numpy_float64_reference(x64, kernel_size):
     params = _random(jax.random.key(0), cell, jnp.float64)
     x = np.random.default_rng(1).normal(size=(B, H, W, C))
     c0, h0 = (np.random.default_rng(s).normal(size=(B, H, W, F)) for s in (2, 3))
-    state, y = cell.apply(
-        params, ConvLSTMState(jnp.asarray(c0), jnp.asarray(h0)), jnp.asarray(x.reshape(B, -1))
-    )
+    apply = jax.jit(cell.apply)  # one compile instead of one per operation
+    state, y = apply(params, ConvLSTMState(jnp.asarray(c0), jnp.asarray(h0)), jnp.asarray(x.reshape(B, -1)))
     p64 = {k: np.asarray(v) for k, v in params.items()}
     c_ref, h_ref = _reference_step(p64, c0, h0, x)
     np.testing.assert_allclose(np.asarray(state.c), c_ref, rtol=1e-12, atol=1e-12)
@@ -85,7 +84,7 @@ def test_step_matches_numpy_float64_reference(x64, kernel_size):
     assert y.shape == (B, H * W * F)
     np.testing.assert_allclose(np.asarray(y), h_ref.reshape(B, -1), rtol=1e-12, atol=1e-12)
     # image-shaped frames give image-shaped outputs, same numbers
-    _, y_image = cell.apply(params, ConvLSTMState(jnp.asarray(c0), jnp.asarray(h0)), jnp.asarray(x))
+    _, y_image = apply(params, ConvLSTMState(jnp.asarray(c0), jnp.asarray(h0)), jnp.asarray(x))
     np.testing.assert_allclose(np.asarray(y_image), h_ref, rtol=1e-12, atol=1e-12)
 
 
