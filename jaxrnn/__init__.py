@@ -9,6 +9,7 @@ from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrn
 from jaxrnn.assoc_scan import LinearRNN, associative_unroll
 from jaxrnn.cells import Cell, LayerStack, LSTMState, Recurrence, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxrnn.conv_lstm import ConvLSTMState, conv_lstm_cell
 from jaxrnn.fused import unroll_path
 from jaxrnn.layer_norm import layer_norm_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
@@ -40,6 +41,8 @@ __all__ = [
     "bidirectional_unroll",
     "Cell",
     "clear_unroll_cache",
+    "conv_lstm_cell",
+    "ConvLSTMState",
     "data_parallel_train_step",
     "dense",
     "device_cell",

@@ -38,6 +38,9 @@ def _build_parser() -> argparse.ArgumentParser:
         RegressorConfig,
     )
 
+    from jaxrnn.tasks import vision_cli
+
+    vision_cli.add_parser(tasks)  # video, spell
     add_train_arguments(
         tasks.add_parser(
             "translator", help="encoder-decoder translation: embedded numbers corpus or Tatoeba file"
@@ -77,6 +80,10 @@ def _train(args: argparse.Namespace) -> int:
         return train_command(args)
     if args.task == "forecaster":
         return forecaster_run.run(args)
+    from jaxrnn.tasks import vision_cli
+
+    if args.task in vision_cli.TASKS:
+        return vision_cli.run(args)
     if args.task == "classifier":
         out = pathlib.Path(args.out or f"runs/classifier-{args.dataset}-{args.cell or 'default'}")
         result = train(config_from_arguments(ClassifierConfig, args, out=str(out)))

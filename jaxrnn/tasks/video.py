@@ -1,0 +1,283 @@
+"""Exercise 3: classify moving-MNIST clips (digit and direction) with a CNN feeding an LSTM or a ConvLSTM.
+
+Two models read ``[batch, time, canvas, canvas]`` clips:
+
+* ``"lstm"``: a strided convolutional encoder turns each frame into a vector
+  (all frames in one batched convolution), an LSTM runs over the vectors, and
+  two dense heads read its last output (digit: 10 classes, direction: 4);
+* ``"convlstm"``: a shallower encoder keeps an ``8 x 8`` feature map per frame
+  and a :func:`jaxrnn.conv_lstm_cell` runs over the maps; the heads read its
+  last hidden map.
+
+A clip counts as correct only when both the digit and the direction are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxrnn import train
+from jaxrnn.cells import Cell, lstm_cell
+from jaxrnn.conv_lstm import conv_lstm_cell
+from jaxrnn.data.moving_mnist import DIRECTIONS, Split, clip_batches
+from jaxrnn.layers import dense
+from jaxrnn.tasks.common import prepare_out, write_json
+from jaxrnn.tasks.vision import conv_encoder
+from jaxrnn.unroll import dynamic_unroll, static_unroll
+
+Array = jax.Array
+MODELS = ("lstm", "convlstm")
+
+
+class VideoClassifier(NamedTuple):
+    """``init(key) -> params``; ``apply(params, frames [B, T, S, S])`` -> logits ``(digit [B, 10],
+    direction [B, 4])``; ``rnn`` is the recurrent cell."""
+
+    init: Callable[[Array], Any]
+    apply: Callable[[Any, Array], tuple[Array, Array]]
+    rnn: Cell
+
+
+def video_classifier(
+    model: str = "lstm", *, canvas: int = 64, units: int = 128, filters: int = 16, rnn: Cell | None = None
+) -> VideoClassifier:
+    """A CNN + RNN clip classifier (see the module docstring for the two models).
+
+    Args:
+      model: ``"lstm"`` or ``"convlstm"``.
+      canvas: S, the frames' side; a multiple of 16 (``"lstm"``) or 8 (``"convlstm"``).
+      units: the LSTM's units (``"lstm"``).
+      filters: the ConvLSTM's filters (``"convlstm"``).
+      rnn: replace the recurrent cell (it must take the encoder's flattened features); for experiments.
+
+    Returns:
+      A :class:`VideoClassifier`.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {list(MODELS)}; got {model!r}")
+    factor = 16 if model == "lstm" else 8
+    if not isinstance(canvas, int) or canvas <= 0 or canvas % factor:
+        raise ValueError(
+            f"canvas must be a positive multiple of {factor} for model {model!r}; got {canvas!r}"
+        )
+    if model == "lstm":
+        # a 4x4 stride-4 "patchify" convolution first: 16x fewer pixels for the layers after it
+        encoder = conv_encoder((16, 32, 64), (4, 3, 3), (4, 2, 2))
+        side = canvas // 16
+        cell = rnn or lstm_cell(units)
+    else:
+        encoder = conv_encoder((16, 16), (4, 3), (4, 2))
+        side = canvas // 8
+        cell = rnn or conv_lstm_cell(filters, (side, side))
+    # XLA:CPU runs a convolution's gradients inside a scan's loop body ~100x slower than outside
+    # (bench/RESULTS.md, "ConvLSTM"); clips are a few frames long, so the ConvLSTM is unrolled statically
+    unroll = dynamic_unroll if model == "lstm" else static_unroll
+    features = side * side * encoder.output_size
+    # the ConvLSTM's last map goes through one more strided convolution before the dense heads
+    post = conv_encoder((32,), (3,), (2,)) if model == "convlstm" else None
+    head_size = cell.output_size if post is None else (side // 2) ** 2 * post.output_size
+    digit_head, direction_head = dense(10), dense(len(DIRECTIONS))
+
+    def init(key: Array) -> dict:
+        keys = jax.random.split(key, 5)
+        params = {
+            "encoder": encoder.init(keys[0], 1),
+            "rnn": cell.init(keys[1], features),
+            "digit": digit_head.init(keys[2], head_size),
+            "direction": direction_head.init(keys[3], head_size),
+        }
+        if post is not None:
+            params["post"] = post.init(keys[4], cell.output_size // (side * side))
+        return params
+
+    def apply(params: dict, frames: Array) -> tuple[Array, Array]:
+        if frames.ndim != 4 or frames.shape[2:] != (canvas, canvas):
+            raise ValueError(f"frames must have shape [batch, time, {canvas}, {canvas}]; got {frames.shape}")
+        maps = encoder.apply(params["encoder"], frames[..., None])  # [B, T, side, side, C]
+        batch, steps = frames.shape[:2]
+        outputs, _ = unroll(cell, params["rnn"], maps.reshape(batch, steps, features))
+        last = jnp.asarray(outputs)[:, -1]  # static_unroll is typed to allow a list too
+        if post is not None:
+            last = post.apply(params["post"], last.reshape(batch, side, side, -1)).reshape(batch, head_size)
+        return digit_head.apply(params["digit"], last), direction_head.apply(params["direction"], last)
+
+    return VideoClassifier(init, apply, cell)
+
+
+def memoryless(cell: Cell) -> Cell:
+    """``cell`` with its state reset to zeros before every step: no recurrence, no memory (an ablation).
+
+    Under it a clip classifier reads only the last frame, and a decoder never sees the
+    initial state it was given.
+    """
+
+    def apply(params, state, x, **kwargs):
+        return cell.apply(params, jax.tree.map(jnp.zeros_like, state), x, **kwargs)
+
+    # recurrence=None: the fast path describes the real recurrence, which this ablation removes
+    return cell._replace(apply=apply, recurrence=None)
+
+
+def video_loss(model: VideoClassifier) -> train.LossFn:
+    """``loss_fn(params, batch, key)``: summed cross-entropies; accuracies of digit, direction and both."""
+
+    def loss_fn(params: Any, batch: dict, key: Array) -> tuple[Array, dict]:
+        digit_logits, direction_logits = model.apply(params, batch["frames"])
+        loss = (
+            optax.softmax_cross_entropy_with_integer_labels(digit_logits, batch["digits"]).mean()
+            + optax.softmax_cross_entropy_with_integer_labels(direction_logits, batch["directions"]).mean()
+        )
+        digit_ok = jnp.argmax(digit_logits, -1) == batch["digits"]
+        direction_ok = jnp.argmax(direction_logits, -1) == batch["directions"]
+        return loss, {
+            "accuracy": jnp.mean((digit_ok & direction_ok).astype(jnp.float32)),
+            "digit_accuracy": jnp.mean(digit_ok.astype(jnp.float32)),
+            "direction_accuracy": jnp.mean(direction_ok.astype(jnp.float32)),
+        }
+
+    return loss_fn
+
+
+@dataclasses.dataclass
+class VideoConfig:
+    """Settings of :func:`train_video`; the ``jaxrnn train video`` flags are derived from these fields."""
+
+    model: str = "lstm"  # lstm (per-frame CNN -> LSTM) or convlstm (CNN -> ConvLSTM)
+    num_frames: int = 4  # frames per clip
+    canvas: int = 64  # canvas side in pixels
+    min_speed: int = 3  # pixels per frame
+    max_speed: int = 6
+    units: int = 128  # LSTM units (lstm)
+    filters: int = 16  # ConvLSTM filters (convlstm)
+    epochs: int = 4
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    schedule: str = "cosine"  # cosine (decay to 0 over the run) or constant
+    train_size: int | None = None  # use only the first N training digits
+    eval_size: int | None = None  # use only the first N validation and test digits
+    seed: int = 0
+    data_dir: str | None = None  # MNIST directory (default $JAXRNN_DATA)
+    out: str | None = None  # run directory: config.json, metrics.json, training_curves.png
+    quiet: bool = False  # no progress bar
+
+
+def learning_rate_schedule(config: Any, train_size: int) -> float | optax.Schedule:
+    """``config.learning_rate``, constant or cosine-decayed to 0 over ``config.epochs`` epochs.
+
+    Args:
+      config: has ``learning_rate``, ``schedule`` (``"cosine"`` or ``"constant"``), ``epochs``,
+        ``batch_size`` and ``train_size`` (a limit or None).
+      train_size: the number of training examples before the limit.
+    """
+    if config.schedule == "constant":
+        return config.learning_rate
+    if config.schedule != "cosine":
+        raise ValueError(f"schedule must be 'cosine' or 'constant'; got {config.schedule!r}")
+    n = train_size if config.train_size is None else min(config.train_size, train_size)
+    return optax.cosine_decay_schedule(config.learning_rate, max(config.epochs * (n // config.batch_size), 1))
+
+
+def train_video(
+    config: VideoConfig, splits: dict[str, Split] | None = None, *, model: VideoClassifier | None = None
+) -> dict:
+    """Train a clip classifier with :func:`jaxrnn.fit`, validating each epoch; test once at the end.
+
+    Args:
+      config: a :class:`VideoConfig`.
+      splits: ``{"train", "validation", "test"}`` :class:`~jaxrnn.data.moving_mnist.Split` s;
+        default: MNIST from ``config.data_dir`` split by :func:`~jaxrnn.data.moving_mnist.mnist_splits`.
+      model: train this model instead of the one ``config`` describes (an ablation, say).
+
+    Returns:
+      A dict: ``config``, ``history``, ``validation`` and ``test`` metrics (``accuracy`` = digit and
+      direction both right), ``seconds``, ``params``.
+    """
+    if model is None:
+        model = video_classifier(
+            config.model, canvas=config.canvas, units=config.units, filters=config.filters
+        )
+    if splits is None:
+        from jaxrnn.data.mnist import load_mnist
+        from jaxrnn.data.moving_mnist import mnist_splits
+
+        splits = mnist_splits(*load_mnist(config.data_dir))
+    clips: dict[str, Any] = dict(
+        num_frames=config.num_frames, canvas=config.canvas, speed=(config.min_speed, config.max_speed)
+    )
+    train_batches = clip_batches(
+        splits["train"], config.batch_size, seed=config.seed, limit=config.train_size, **clips
+    )
+
+    def held_out(name: str, seed: int) -> Callable[[], Any]:
+        batches = clip_batches(splits[name], 500, seed=seed, shuffle=False, limit=config.eval_size, **clips)
+        return lambda: batches(0)
+
+    loss_fn = video_loss(model)
+    key = jax.random.key(config.seed)
+    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, key)))
+    out = prepare_out(config.out)
+    if out is not None:
+        write_json(out / "config.json", {"task": "video", **dataclasses.asdict(config)})
+    start = time.perf_counter()
+    state, history = train.fit(
+        loss_fn,
+        model.init(jax.random.fold_in(key, 0)),
+        train_batches,
+        key=jax.random.fold_in(key, 1),
+        epochs=config.epochs,
+        optimizer=train.make_optimizer(
+            learning_rate_schedule(config, len(splits["train"].images)), clip_norm=5.0
+        ),
+        eval_fn=eval_fn,
+        # validation and test clips get their own fixed paths, unrelated to the training seed's
+        eval_batches=held_out("validation", 1_000_000 + config.seed),
+        quiet=config.quiet,
+    )
+    test = train.evaluate(eval_fn, state.params, held_out("test", 2_000_000 + config.seed)())
+    result = {
+        "config": dataclasses.asdict(config),
+        "history": history,
+        "validation": {k[5:]: v[-1] for k, v in history.items() if k.startswith("eval_")},
+        "test": test,
+        "seconds": time.perf_counter() - start,
+        "params": state.params,
+    }
+    if out is not None:
+        write_json(out / "metrics.json", {k: v for k, v in result.items() if k != "params"})
+        from jaxrnn.plots import plot_training_curves
+
+        plot_training_curves(history, out / "training_curves.png", title=f"moving MNIST, {config.model}")
+        sample = next(iter(held_out("test", 2_000_000 + config.seed)()))
+        digit_logits, direction_logits = jax.jit(model.apply)(state.params, sample["frames"][:6])
+        predicted = (np.argmax(digit_logits, -1), np.argmax(direction_logits, -1))
+        plot_clips(sample, predicted, out / "test_clips.png")
+    return result
+
+
+def plot_clips(batch: dict, predicted: tuple[Any, Any], path: Any) -> None:
+    """A PNG of the first clips of ``batch``, a row each, titled with the prediction and the truth."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    rows, steps = len(predicted[0]), batch["frames"].shape[1]
+    fig, axes = plt.subplots(rows, steps, figsize=(1.3 * steps, 1.4 * rows), squeeze=False)
+    for i in range(rows):
+        truth = f"{batch['digits'][i]} {DIRECTIONS[batch['directions'][i]]}"
+        guess = f"{predicted[0][i]} {DIRECTIONS[predicted[1][i]]}"
+        for t in range(steps):
+            axes[i, t].imshow(batch["frames"][i, t], cmap="gray", vmin=0, vmax=1)
+            axes[i, t].set_axis_off()
+        axes[i, 0].set_title(f"predicted {guess} / true {truth}", fontsize=7, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

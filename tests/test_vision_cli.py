@@ -1,0 +1,33 @@
+"""``jaxrnn train video`` and ``jaxrnn train spell``: flags from the config dataclasses, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from jaxrnn.cli import main
+from jaxrnn.tasks.spell import SpellConfig
+from jaxrnn.tasks.video import VideoConfig
+
+
+@pytest.mark.parametrize("task, config", [("video", VideoConfig), ("spell", SpellConfig)])
+def test_every_config_field_is_a_flag(task, config, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", task, "--help"])
+    text = capsys.readouterr().out
+    for field in dataclasses.fields(config):
+        assert "--" + field.name.replace("_", "-") in text
+
+
+def test_bad_model_is_a_one_line_error_before_any_data_is_read(capsys, tmp_path):
+    # --data-dir points nowhere: the model check must come first
+    code = main(["train", "video", "--model", "gru", "--data-dir", str(tmp_path), "--out", str(tmp_path)])
+    assert code == 1
+    assert "model must be one of ['lstm', 'convlstm']; got 'gru'" in capsys.readouterr().err
+
+
+def test_missing_mnist_says_where_to_put_it(capsys, tmp_path):
+    code = main(["train", "spell", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "run")])
+    assert code == 1
+    assert "MNIST file train-images-idx3-ubyte.gz not found" in capsys.readouterr().err
