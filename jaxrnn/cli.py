@@ -8,6 +8,7 @@ import pathlib
 import sys
 
 from jaxrnn.seq2seq.cli import add_train_arguments, add_translate_arguments
+from jaxrnn.tasks import word2vec as word2vec_task
 from jaxrnn.tasks.common import CELLS
 
 
@@ -88,6 +89,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "translator", help="encoder-decoder translation: embedded numbers corpus or Tatoeba file"
         )
     )
+    word2vec_task.add_parser(tasks)
     add_translate_arguments(
         commands.add_parser("translate", help="translate sentences with a trained translator")
     )
@@ -111,6 +113,8 @@ def _train(args: argparse.Namespace) -> int:
         from jaxrnn.seq2seq.cli import train_command
 
         return train_command(args)
+    if args.task == "word2vec":
+        return word2vec_task.run(args)
     if args.task == "classifier":
         from jaxrnn.tasks.classifier import train_classifier
 
