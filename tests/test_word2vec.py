@@ -215,6 +215,10 @@ def test_bad_input(tmp_path):
     (tmp_path / "bad.txt").write_text("2 3\na 1 2 3\n")
     with pytest.raises(ValueError, match="the header says 2 words; the file holds 1"):
         w2v.load_word2vec_format(tmp_path / "bad.txt")
+    params = w2v.init_word2vec(jax.random.key(0), 3, 2)._replace(output=jnp.ones((3, 2)))
+    np.testing.assert_array_equal(w2v.word_vectors(params, "sum"), np.asarray(params.input) + 1)
+    with pytest.raises(ValueError, match=r"which must be one of \('input', 'sum'\); got 'output'"):
+        w2v.word_vectors(params, "output")
     with pytest.raises(ValueError, match="dim must be a positive int; got 0"):
         w2v.Word2VecConfig(dim=0)
     with pytest.raises(ValueError, match="loss must be one of"):

@@ -22,7 +22,15 @@ from jaxrnn.tasks.common import write_json
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.ppmi import ppmi_svd_vectors
 from jaxrnn.text.skipgram import encode_corpus
-from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, Word2VecConfig, save_word2vec_format, train_word2vec
+from jaxrnn.text.word2vec import (
+    LOSSES,
+    OPTIMIZERS,
+    VECTORS,
+    Word2VecConfig,
+    save_word2vec_format,
+    train_word2vec,
+    word_vectors,
+)
 from jaxrnn.text.wordnet import (
     Synset,
     gloss_corpus,
@@ -89,6 +97,7 @@ def train_wordnet_word2vec(
     min_count: int = 5,
     seed: int = 42,
     baselines: bool = True,
+    vectors: str = "input",
     quiet: bool = False,
 ) -> dict:
     """Train on WordNet's glosses, write ``out/vectors.txt`` and evaluate; returns the metrics dict.
@@ -100,7 +109,9 @@ def train_wordnet_word2vec(
       config: the skip-gram hyperparameters.
       min_count: the fewest gloss occurrences for a word to get a vector.
       seed: PRNG seed for the model, the random baseline and the evaluation's random pairs.
-      baselines: also compute the random and PPMI-SVD baselines.
+      baselines: also compute the random and PPMI-SVD baselines (their vectors go to
+        ``out/baselines/{random,ppmi_svd}.txt``).
+      vectors: which vectors to write and evaluate: ``"input"`` or ``"sum"`` (:func:`word_vectors`).
       quiet: no progress bar.
     """
     start = time.time()
@@ -110,7 +121,8 @@ def train_wordnet_word2vec(
     out.mkdir(parents=True, exist_ok=True)
     params, history = train_word2vec(corpus, config, key=jax.random.key(seed), progress=not quiet)
     train_seconds = time.time() - start
-    vectors = np.asarray(params.input)
+    which = vectors
+    vectors = word_vectors(params, which)
     save_word2vec_format(out / "vectors.txt", corpus.words, vectors)
     plot_training_curves(
         {"step": history["step"], "loss": history["loss"]}, out / "training_curve.png", title="word2vec loss"
@@ -120,6 +132,9 @@ def train_wordnet_word2vec(
     if baselines:
         models["random"] = np.random.default_rng(seed).standard_normal(vectors.shape).astype(np.float32)
         models["ppmi_svd"] = ppmi_svd_vectors(corpus, config.dim, window=config.window, seed=seed)
+        (out / "baselines").mkdir(exist_ok=True)
+        for name in ("random", "ppmi_svd"):
+            save_word2vec_format(out / "baselines" / f"{name}.txt", corpus.words, models[name])
     evaluation: dict = {}
     for split in SPLITS:
         relations = split_relations(synsets, index, split)
@@ -141,7 +156,7 @@ def train_wordnet_word2vec(
             title="word2vec on WordNet glosses: PCA of test-split synsets (one colour each)",
         )
     metrics = {
-        "config": dataclasses.asdict(config) | {"min_count": min_count, "seed": seed},
+        "config": dataclasses.asdict(config) | {"min_count": min_count, "seed": seed, "vectors": which},
         "corpus": {"sentences": int(corpus.sentence.max()) + 1, "tokens": len(corpus.ids)},
         "vocab_size": len(corpus.words),
         "pairs_per_epoch": history["pairs_per_epoch"],
@@ -175,6 +190,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         p.add_argument("--" + field.name.replace("_", "-"), **kwargs)
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--vectors", choices=VECTORS, default="input", help="publish W_in (word2vec's) or W_in + W_out"
+    )
     p.add_argument("--no-baselines", action="store_true", help="skip the random and PPMI-SVD baselines")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -190,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
         min_count=args.min_count,
         seed=args.seed,
         baselines=not args.no_baselines,
+        vectors=args.vectors,
         quiet=args.quiet,
     )
     test = metrics["evaluation"]["test"]

@@ -191,6 +191,21 @@ def train_chunk(
     return params, opt_state, losses
 
 
+VECTORS = ("input", "sum")
+
+
+def word_vectors(params: Word2VecParams, which: str = "input") -> np.ndarray:
+    """The vectors to publish: ``"input"`` (``W_in``, word2vec's output) or ``"sum"`` (``W_in + W_out``).
+
+    The sum adds the context-side view of each word (Levy, Goldberg & Dagan 2015, "w + c"); it
+    often scores better on similarity. Returns ``[V, D]`` float32.
+    """
+    if which not in VECTORS:
+        raise ValueError(f"which must be one of {VECTORS}; got {which!r}")
+    vectors = params.input if which == "input" else params.input + params.output
+    return np.asarray(vectors, np.float32)
+
+
 def save_word2vec_format(path: str | os.PathLike, words: Sequence[str], vectors: np.ndarray) -> pathlib.Path:
     """Write vectors in word2vec's text format: UTF-8, first line ``V D``, then ``word v1 ... vD`` per line.
 
