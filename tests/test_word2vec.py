@@ -10,6 +10,7 @@ import pytest
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text import skipgram as sg
 from jaxrnn.text import word2vec as w2v
+from jaxrnn.text import word2vec_format as w2vf
 
 
 @pytest.fixture
@@ -193,12 +194,12 @@ def _independent_parser(path):
 def test_word2vec_text_format_round_trip(tmp_path):
     words = ["the", "café", "[NUM]", "don't"]
     vectors = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
-    path = w2v.save_word2vec_format(tmp_path / "vectors.txt", words, vectors)
+    path = w2vf.save_word2vec_format(tmp_path / "vectors.txt", words, vectors)
     assert path.read_text(encoding="utf-8").splitlines()[0] == "4 3"
     table = _independent_parser(path)
     for w, v in zip(words, vectors):
         np.testing.assert_allclose(table[w], v, rtol=1e-5)
-    loaded_words, loaded = w2v.load_word2vec_format(path)
+    loaded_words, loaded = w2vf.load_word2vec_format(path)
     assert loaded_words == words
     np.testing.assert_allclose(loaded, vectors, rtol=1e-5)
     gensim = pytest.importorskip("gensim")
@@ -209,16 +210,16 @@ def test_word2vec_text_format_round_trip(tmp_path):
 
 def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match="words must be non-empty and hold no whitespace; got 'a b'"):
-        w2v.save_word2vec_format(tmp_path / "v.txt", ["a b"], np.zeros((1, 2)))
+        w2vf.save_word2vec_format(tmp_path / "v.txt", ["a b"], np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"vectors must have shape \[len\(words\), dim\] = \[2, dim\]"):
-        w2v.save_word2vec_format(tmp_path / "v.txt", ["a", "b"], np.zeros((3, 2)))
+        w2vf.save_word2vec_format(tmp_path / "v.txt", ["a", "b"], np.zeros((3, 2)))
     (tmp_path / "bad.txt").write_text("2 3\na 1 2 3\n")
     with pytest.raises(ValueError, match="the header says 2 words; the file holds 1"):
-        w2v.load_word2vec_format(tmp_path / "bad.txt")
+        w2vf.load_word2vec_format(tmp_path / "bad.txt")
     params = w2v.init_word2vec(jax.random.key(0), 3, 2)._replace(output=jnp.ones((3, 2)))
-    np.testing.assert_array_equal(w2v.word_vectors(params, "sum"), np.asarray(params.input) + 1)
+    np.testing.assert_array_equal(w2vf.word_vectors(params, "sum"), np.asarray(params.input) + 1)
     with pytest.raises(ValueError, match=r"which must be one of \('input', 'sum'\); got 'output'"):
-        w2v.word_vectors(params, "output")
+        w2vf.word_vectors(params, "output")
     with pytest.raises(ValueError, match="dim must be a positive int; got 0"):
         w2v.Word2VecConfig(dim=0)
     with pytest.raises(ValueError, match="loss must be one of"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxrnn import cli
-from jaxrnn.text.word2vec import load_word2vec_format
+from jaxrnn.text.word2vec_format import load_word2vec_format
 
 
 def _write_wordnet(path, rng):

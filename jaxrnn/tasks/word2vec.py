@@ -22,15 +22,9 @@ from jaxrnn.tasks.common import write_json
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.ppmi import ppmi_svd_vectors
 from jaxrnn.text.skipgram import encode_corpus
-from jaxrnn.text.word2vec import (
-    LOSSES,
-    OPTIMIZERS,
-    VECTORS,
-    Word2VecConfig,
-    save_word2vec_format,
-    train_word2vec,
-    word_vectors,
-)
+from jaxrnn.text.subwords import subword_table
+from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, Word2VecConfig, train_word2vec
+from jaxrnn.text.word2vec_format import VECTORS, save_word2vec_format, word_vectors
 from jaxrnn.text.wordnet import (
     Synset,
     gloss_corpus,
@@ -121,16 +115,20 @@ def train_wordnet_word2vec(
     out.mkdir(parents=True, exist_ok=True)
     params, history = train_word2vec(corpus, config, key=jax.random.key(seed), progress=not quiet)
     train_seconds = time.time() - start
-    which = vectors
-    vectors = word_vectors(params, which)
-    save_word2vec_format(out / "vectors.txt", corpus.words, vectors)
+    subwords = None
+    if config.subword_buckets:
+        subwords = subword_table(
+            corpus.words, buckets=config.subword_buckets, min_n=config.subword_min, max_n=config.subword_max
+        )
+    published = word_vectors(params, vectors, subwords)
+    save_word2vec_format(out / "vectors.txt", corpus.words, published)
     plot_training_curves(
         {"step": history["step"], "loss": history["loss"]}, out / "training_curve.png", title="word2vec loss"
     )
     index = {w: i for i, w in enumerate(corpus.words)}
-    models = {"word2vec": vectors}
+    models = {"word2vec": published}
     if baselines:
-        models["random"] = np.random.default_rng(seed).standard_normal(vectors.shape).astype(np.float32)
+        models["random"] = np.random.default_rng(seed).standard_normal(published.shape).astype(np.float32)
         models["ppmi_svd"] = ppmi_svd_vectors(corpus, config.dim, window=config.window, seed=seed)
         (out / "baselines").mkdir(exist_ok=True)
         for name in ("random", "ppmi_svd"):
@@ -149,14 +147,14 @@ def train_wordnet_word2vec(
     groups = _projection_groups(synsets, {w: c for w, c in counts.items() if c >= 50})
     if sum(map(len, groups)) >= 2:  # a tiny corpus may have no frequent synset to draw
         ev.plot_projection(
-            vectors,
+            published,
             corpus.words,
             groups,
             out / "projection.png",
             title="word2vec on WordNet glosses: PCA of test-split synsets (one colour each)",
         )
     metrics = {
-        "config": dataclasses.asdict(config) | {"min_count": min_count, "seed": seed, "vectors": which},
+        "config": dataclasses.asdict(config) | {"min_count": min_count, "seed": seed, "vectors": vectors},
         "corpus": {"sentences": int(corpus.sentence.max()) + 1, "tokens": len(corpus.ids)},
         "vocab_size": len(corpus.words),
         "pairs_per_epoch": history["pairs_per_epoch"],

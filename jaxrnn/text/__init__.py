@@ -23,13 +23,8 @@ from jaxrnn.text.vocab import (
     tokenize,
     vocabulary_from_tokens,
 )
-from jaxrnn.text.word2vec import (
-    Word2VecConfig,
-    Word2VecParams,
-    load_word2vec_format,
-    save_word2vec_format,
-    train_word2vec,
-)
+from jaxrnn.text.word2vec import Word2VecConfig, Word2VecParams, train_word2vec
+from jaxrnn.text.word2vec_format import load_word2vec_format, save_word2vec_format, word_vectors
 from jaxrnn.text.wordnet import gloss_corpus, read_wordnet
 
 __all__ = [
@@ -68,4 +63,5 @@ __all__ = [
     "tokenize",
     "train_word2vec",
     "vocabulary_from_tokens",
+    "word_vectors",
 ]

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import pathlib
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -28,6 +25,7 @@ import numpy as np
 import optax
 
 from jaxrnn.text.skipgram import SkipGramCorpus, noise_distribution, sampling_table, skipgram_pairs
+from jaxrnn.text.subwords import Subwords, compose, subword_table
 from jaxrnn.train import NonFiniteLossError, progress_bar
 
 LOSSES = ("negative_sampling", "nce", "sampled_softmax")
@@ -42,12 +40,15 @@ class Word2VecParams(NamedTuple):
     bias: jax.Array
 
 
-def init_word2vec(key: jax.Array, vocab_size: int, dim: int) -> Word2VecParams:
-    """word2vec's initialisation: ``input`` uniform in ``±0.5 / dim``, ``output`` and ``bias`` zero."""
-    for name, value in (("vocab_size", vocab_size), ("dim", dim)):
+def init_word2vec(key: jax.Array, vocab_size: int, dim: int, *, extra_rows: int = 0) -> Word2VecParams:
+    """word2vec's initialisation: ``input`` uniform in ``±0.5 / dim``, ``output`` and ``bias`` zero.
+
+    ``extra_rows`` adds input rows after the ``vocab_size`` word rows (subword buckets).
+    """
+    for name, value in (("vocab_size", vocab_size), ("dim", dim), ("extra_rows", extra_rows + 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
-    w = jax.random.uniform(key, (vocab_size, dim), jnp.float32, -0.5 / dim, 0.5 / dim)
+    w = jax.random.uniform(key, (vocab_size + extra_rows, dim), jnp.float32, -0.5 / dim, 0.5 / dim)
     return Word2VecParams(w, jnp.zeros((vocab_size, dim), jnp.float32), jnp.zeros((vocab_size,), jnp.float32))
 
 
@@ -112,6 +113,7 @@ def sparse_step(
     *,
     optimizer: optax.GradientTransformation,
     loss: str,
+    subwords: Subwords | None = None,
 ) -> tuple[tuple[Word2VecParams, optax.OptState], jax.Array]:
     """One step that touches only the rows of the batch (word2vec's own sparse SGD).
 
@@ -120,22 +122,30 @@ def sparse_step(
     which are scatter-added back, so a step costs ``O(B K D)`` instead of ``O(V D)``. For SGD this
     equals the dense step: a row's gradient is the sum over its occurrences either way.
 
+    With ``subwords`` (:func:`jaxrnn.text.subwords.subword_table`, as arrays) a center's vector is
+    the weighted sum of its input rows, and each row receives its weight times the vector's update.
+
     Returns:
       ``((params, opt_state), loss)``, the loss before the step.
     """
-    b = centers.shape[0]
+    b, d = centers.shape[0], params.input.shape[1]
+    if subwords is None:
+        rows, weights = centers[:, None], jnp.ones((b, 1), params.input.dtype)
+    else:
+        rows, weights = subwords.rows[centers], subwords.weights[centers].astype(params.input.dtype)
     out_ids = jnp.concatenate([contexts, noise.ravel()])
-    local = Word2VecParams(params.input[centers], params.output[out_ids], params.bias[out_ids])
+    v = compose(params.input, rows, weights)
+    local = Word2VecParams(v, params.output[out_ids], params.bias[out_ids])
     local_noise = b + jnp.arange(noise.size).reshape(noise.shape)
     hits = noise[None, :] == contexts[:, None] if noise.ndim == 1 else None
-    rows = jnp.arange(b)
+    local_ids = jnp.arange(b)
     value, grads = jax.value_and_grad(skipgram_loss)(
-        local, rows, rows, local_noise, log_q[out_ids], loss=loss, hits=hits
+        local, local_ids, local_ids, local_noise, log_q[out_ids], loss=loss, hits=hits
     )
     with jax.numpy_dtype_promotion("standard"):  # optax's internals mix int counts and floats
         updates, opt_state = optimizer.update(grads, opt_state, local)
     params = Word2VecParams(
-        params.input.at[centers].add(updates.input),
+        params.input.at[rows.ravel()].add((updates.input[:, None, :] * weights[..., None]).reshape(-1, d)),
         params.output.at[out_ids].add(updates.output),
         params.bias.at[out_ids].add(updates.bias),
     )
@@ -158,6 +168,7 @@ def train_chunk(
     loss: str,
     num_noise: int,
     sparse: bool = False,
+    subwords: Subwords | None = None,
 ) -> tuple[Word2VecParams, optax.OptState, jax.Array]:
     """Several optax steps in one ``lax.scan`` (fewer host round trips).
 
@@ -168,6 +179,7 @@ def train_chunk(
       table: the noise sampling table; ``log_q``: ``[V]`` log noise distribution.
       optimizer: the optax transformation; ``loss``: one of :data:`LOSSES`; ``num_noise``: ``K``.
       sparse: update only the batch's rows (:func:`sparse_step`; for row-independent optimizers).
+      subwords: the words' input rows (sparse steps only).
 
     Returns:
       ``(params, opt_state, losses [S])``.
@@ -180,7 +192,9 @@ def train_chunk(
         i, c, o = xs
         noise = draw_noise(jax.random.fold_in(key, i), table, shape)
         if sparse:
-            return sparse_step(params, opt_state, c, o, noise, log_q, optimizer=optimizer, loss=loss)
+            return sparse_step(
+                params, opt_state, c, o, noise, log_q, optimizer=optimizer, loss=loss, subwords=subwords
+            )
         value, grads = jax.value_and_grad(skipgram_loss)(params, c, o, noise, log_q, loss=loss)
         with jax.numpy_dtype_promotion("standard"):  # optax's internals mix int counts and floats
             updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -189,69 +203,6 @@ def train_chunk(
     steps = jnp.arange(centers.shape[0])
     (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (steps, centers, contexts))
     return params, opt_state, losses
-
-
-VECTORS = ("input", "sum")
-
-
-def word_vectors(params: Word2VecParams, which: str = "input") -> np.ndarray:
-    """The vectors to publish: ``"input"`` (``W_in``, word2vec's output) or ``"sum"`` (``W_in + W_out``).
-
-    The sum adds the context-side view of each word (Levy, Goldberg & Dagan 2015, "w + c"); it
-    often scores better on similarity. Returns ``[V, D]`` float32.
-    """
-    if which not in VECTORS:
-        raise ValueError(f"which must be one of {VECTORS}; got {which!r}")
-    vectors = params.input if which == "input" else params.input + params.output
-    return np.asarray(vectors, np.float32)
-
-
-def save_word2vec_format(path: str | os.PathLike, words: Sequence[str], vectors: np.ndarray) -> pathlib.Path:
-    """Write vectors in word2vec's text format: UTF-8, first line ``V D``, then ``word v1 ... vD`` per line.
-
-    Raises:
-      ValueError: ``vectors`` is not ``[len(words), D]``, or a word is empty or holds whitespace.
-    """
-    vectors = np.asarray(vectors)
-    if vectors.ndim != 2 or vectors.shape[0] != len(words):
-        raise ValueError(
-            f"vectors must have shape [len(words), dim] = [{len(words)}, dim]; got {vectors.shape}"
-        )
-    for w in words:
-        if not w or len(w.split()) != 1 or w != w.strip():
-            raise ValueError(f"words must be non-empty and hold no whitespace; got {w!r}")
-    path = pathlib.Path(path)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
-        for w, row in zip(words, vectors):
-            f.write(w + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
-    return path
-
-
-def load_word2vec_format(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
-    """Read a word2vec text file written by :func:`save_word2vec_format` (or gensim, or word2vec's C tool).
-
-    Returns:
-      ``(words, vectors [V, D] float32)``.
-
-    Raises:
-      ValueError: the header or a line does not match ``V D`` / ``word`` plus ``D`` numbers.
-    """
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().split()
-        if len(header) != 2 or not all(h.isdigit() for h in header):
-            raise ValueError(f"{str(path)!r}: the first line must be 'V D'; got {' '.join(header)!r}")
-        n, dim = map(int, header)
-        words, rows = [], []
-        for lineno, line in enumerate(f, start=2):
-            fields = line.rstrip("\n").rstrip(" ").split(" ")
-            if len(fields) != dim + 1:
-                raise ValueError(f"{str(path)!r} line {lineno}: expected a word and {dim} numbers")
-            words.append(fields[0])
-            rows.append(np.asarray(fields[1:], np.float32))
-    if len(words) != n:
-        raise ValueError(f"{str(path)!r}: the header says {n} words; the file holds {len(words)}")
-    return words, np.stack(rows) if rows else np.zeros((0, dim), np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,6 +222,9 @@ class Word2VecConfig:
       learning_rate: the peak step size, decayed linearly to 0 over the run; for ``"sgd"`` it is
         per pair as in word2vec (``0.025``) and multiplied by ``batch_size`` (the loss is a batch
         mean). Default: ``2e-3`` (adam), ``0.025`` (sgd).
+      subword_buckets: ``0`` (plain word2vec), or the rows of hashed character n-grams
+        (fastText; :mod:`jaxrnn.text.subwords`); needs ``optimizer="sgd"``.
+      subword_min, subword_max: the n-gram lengths.
       steps_per_call: optimizer steps per jitted ``lax.scan`` call.
     """
 
@@ -283,15 +237,24 @@ class Word2VecConfig:
     batch_size: int = 1024
     optimizer: str = "adam"
     learning_rate: float | None = None
+    subword_buckets: int = 0
+    subword_min: int = 3
+    subword_max: int = 6
     steps_per_call: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "num_noise", "epochs", "batch_size", "steps_per_call"):
+        positive = ("dim", "window", "num_noise", "epochs", "batch_size", "subword_min", "subword_max")
+        for name in (*positive, "steps_per_call"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
+        b = self.subword_buckets
+        if isinstance(b, bool) or not isinstance(b, int) or b < 0:
+            raise ValueError(f"subword_buckets must be an int >= 0; got {b!r}")
+        if b and self.optimizer != "sgd":
+            raise ValueError(f"subword_buckets needs optimizer='sgd' (sparse steps); got {self.optimizer!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}; got {self.optimizer!r}")
         s = self.subsample
@@ -327,7 +290,13 @@ def train_word2vec(
     rng = np.random.default_rng(np.asarray(jax.random.key_data(data_key)).ravel().tolist())
     q = noise_distribution(corpus.counts)
     table, log_q = jnp.asarray(sampling_table(q)), jnp.asarray(np.log(q), jnp.float32)
-    params = init_word2vec(init_key, len(corpus.words), config.dim)
+    subwords = None
+    if config.subword_buckets:
+        table_np = subword_table(
+            corpus.words, buckets=config.subword_buckets, min_n=config.subword_min, max_n=config.subword_max
+        )
+        subwords = Subwords(jnp.asarray(table_np.rows), jnp.asarray(table_np.weights))
+    params = init_word2vec(init_key, len(corpus.words), config.dim, extra_rows=config.subword_buckets)
     first = skipgram_pairs(corpus, window=config.window, subsample=config.subsample, rng=rng)
     steps = len(first[0]) // config.batch_size
     if steps == 0:
@@ -368,6 +337,7 @@ def train_word2vec(
                 loss=config.loss,
                 num_noise=config.num_noise,
                 sparse=sparse,
+                subwords=subwords,
             )
             loss = float(jnp.mean(losses))
             if not np.isfinite(loss):
