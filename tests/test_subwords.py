@@ -88,6 +88,6 @@ def test_sparse_step_through_subwords_equals_dense_sgd(x64):
 
 def test_subwords_need_sgd():
     with pytest.raises(ValueError, match="subword_buckets needs optimizer='sgd'"):
-        w2v.Word2VecConfig(subword_buckets=10)
+        w2v.Word2VecConfig(subword_buckets=10, optimizer="adam")
     with pytest.raises(ValueError, match="subword_buckets must be an int >= 0; got -1"):
         w2v.Word2VecConfig(subword_buckets=-1, optimizer="sgd")

@@ -257,14 +257,17 @@ def planted_corpus(rng, groups=12, synonyms=3, topic=4, sentences=3000):
     return corpus, pairs
 
 
-@pytest.mark.parametrize("loss", ["negative_sampling", "nce"])
-def test_learns_planted_synonyms(loss):
+@pytest.mark.parametrize(
+    "loss, optimizer, learning_rate", [("negative_sampling", "sgd", None), ("nce", "adam", 1e-2)]
+)
+def test_learns_planted_synonyms(loss, optimizer, learning_rate):
     rng = np.random.default_rng(0)
     sentences, synonyms = planted_corpus(rng)
     corpus = sg.encode_corpus(sentences, min_count=1)
     config = w2v.Word2VecConfig(
-        dim=16, window=3, epochs=4, batch_size=256, learning_rate=1e-2, subsample=0, loss=loss
-    )
+        dim=16, window=3, epochs=4, batch_size=256, subsample=0, loss=loss, optimizer=optimizer,
+        learning_rate=learning_rate,
+    )  # fmt: skip
     params, history = w2v.train_word2vec(corpus, config, key=jax.random.key(0), progress=False)
     assert history["loss"][-1] < history["loss"][0]
     index = {w: i for i, w in enumerate(corpus.words)}

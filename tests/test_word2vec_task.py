@@ -34,7 +34,7 @@ def test_train_word2vec_command(tmp_path, capsys):
     out = tmp_path / "run"
     status = cli.main(
         ["train", "word2vec", "--corpus", f"wordnet:{tmp_path}", "--out", str(out), "--dim", "8",
-         "--epochs", "2", "--batch-size", "64", "--min-count", "1", "--learning-rate", "0.01", "--vectors", "sum", "--quiet"]
+         "--epochs", "2", "--batch-size", "64", "--min-count", "1", "--vectors", "input", "--quiet"]
     )  # fmt: skip
     assert status == 0
     assert "word2vec  test: synonym_auc" in capsys.readouterr().out
@@ -45,7 +45,7 @@ def test_train_word2vec_command(tmp_path, capsys):
     for split in ("validation", "test"):
         assert set(metrics["evaluation"][split]) == {"pairs", "word2vec", "random", "ppmi_svd"}
     assert (out / "training_curve.png").is_file() and (out / "neighbours.txt").is_file()
-    assert metrics["config"]["vectors"] == "sum"
+    assert metrics["config"]["vectors"] == "input" and metrics["config"]["optimizer"] == "sgd"
     for name in ("random", "ppmi_svd"):
         baseline_words, baseline = load_word2vec_format(out / "baselines" / f"{name}.txt")
         assert baseline_words == words and baseline.shape == vectors.shape

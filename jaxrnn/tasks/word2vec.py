@@ -91,7 +91,7 @@ def train_wordnet_word2vec(
     min_count: int = 5,
     seed: int = 42,
     baselines: bool = True,
-    vectors: str = "input",
+    vectors: str = "sum",
     quiet: bool = False,
 ) -> dict:
     """Train on WordNet's glosses, write ``out/vectors.txt`` and evaluate; returns the metrics dict.
@@ -189,7 +189,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
-        "--vectors", choices=VECTORS, default="input", help="publish W_in (word2vec's) or W_in + W_out"
+        "--vectors",
+        choices=VECTORS,
+        default="sum",
+        help="publish W_in + W_out (default) or W_in (word2vec's)",
     )
     p.add_argument("--no-baselines", action="store_true", help="skip the random and PPMI-SVD baselines")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
