@@ -66,10 +66,12 @@ def _neighbour_table(vectors: np.ndarray, words: tuple[str, ...], probes, k: int
     return {w: [words[j] for j in row] for w, row in zip(present, rows)}
 
 
-def _projection_groups(synsets: list[Synset], counts: dict[str, int], n: int = 14) -> list[tuple[str, ...]]:
-    """Test-split synsets whose one-token lemmas are all frequent: the most frequent ``n``."""
+def _projection_groups(synsets: list[Synset], counts: dict[str, int], n: int = 10) -> list[tuple[str, ...]]:
+    """Test-split synsets of 3+ one-token lemmas with vectors, content words first (most frequent)."""
     groups = [
-        g for g in synonym_groups(s for s in synsets if split_of(s) == "test") if all(w in counts for w in g)
+        g
+        for g in synonym_groups(s for s in synsets if split_of(s) == "test")
+        if len(g) >= 3 and all(30 <= counts.get(w, 0) <= 2000 for w in g)  # skip the function words
     ]
     groups = sorted(set(groups), key=lambda g: -min(counts[w] for w in g))
     chosen: list[tuple[str, ...]] = []
@@ -144,7 +146,7 @@ def train_wordnet_word2vec(
         for name, table in neighbours.items():
             f.write(f"# {name}\n" + "".join(f"{w}: {' '.join(n)}\n" for w, n in table.items()))
     counts = dict(zip(corpus.words, corpus.counts.tolist()))
-    groups = _projection_groups(synsets, {w: c for w, c in counts.items() if c >= 50})
+    groups = _projection_groups(synsets, counts)
     if sum(map(len, groups)) >= 2:  # a tiny corpus may have no frequent synset to draw
         ev.plot_projection(
             published,
