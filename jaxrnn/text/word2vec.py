@@ -218,7 +218,7 @@ class Word2VecConfig:
       epochs: passes over the corpus (pairs redrawn each epoch).
       batch_size: pairs per step.
       optimizer: ``"sgd"`` (word2vec's sparse SGD: only the batch's rows, :func:`sparse_step`;
-        about 3x faster per epoch here) or ``"adam"`` (dense updates of every row).
+        2-3x faster per epoch here) or ``"adam"`` (dense updates of every row).
       learning_rate: the peak step size, decayed linearly to 0 over the run; for ``"sgd"`` it is
         per pair as in word2vec (whose default is ``0.025``) and multiplied by ``batch_size`` (the
         loss is a batch mean). Default: ``0.05`` (sgd), ``2e-3`` (adam).
