@@ -258,7 +258,8 @@ def planted_corpus(rng, groups=12, synonyms=3, topic=4, sentences=3000):
 
 
 @pytest.mark.parametrize(
-    "loss, optimizer, learning_rate", [("negative_sampling", "sgd", None), ("nce", "adam", 1e-2)]
+    "loss, optimizer, learning_rate",
+    [("negative_sampling", "sgd", None), ("nce", "adam", 1e-2), ("sampled_softmax", "sgd", None)],
 )
 def test_learns_planted_synonyms(loss, optimizer, learning_rate):
     rng = np.random.default_rng(0)
@@ -277,8 +278,9 @@ def test_learns_planted_synonyms(loss, optimizer, learning_rate):
     random = ev.evaluate_vectors(
         rng.normal(size=(len(index), 16)), relations, rng=np.random.default_rng(1), k=2
     )
-    # each synonym's 2 nearest neighbours should be its 2 synonyms; random vectors score ~0.5 AUC
-    # and ~2/77 precision@2 (measured here: see the assertions on `random`)
+    # each synonym's 2 nearest neighbours should be its 2 synonyms. Measured: trained AUC 0.97-0.98,
+    # precision@2 0.90 (SGNS), 0.68 (NCE), 0.93 (sampled softmax); random vectors (a model that
+    # learned nothing) AUC 0.60 on these 36 pairs and precision@2 0.014
     assert trained["synonym_auc"] > 0.95, trained
     assert trained["precision_at_2"] > 0.6, trained
     assert random["synonym_auc"] < 0.75 and random["precision_at_2"] < 0.2, random
