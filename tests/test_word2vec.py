@@ -222,6 +222,10 @@ def test_bad_input(tmp_path):
         w2vf.word_vectors(params, "output")
     with pytest.raises(ValueError, match="dim must be a positive int; got 0"):
         w2v.Word2VecConfig(dim=0)
+    with pytest.raises(ValueError, match="extra_rows must be an int >= 0; got -1"):
+        w2v.init_word2vec(jax.random.key(0), 3, 2, extra_rows=-1)
+    with pytest.raises(ValueError, match="window must be a positive int; got True"):
+        w2v.Word2VecConfig(window=True)
     with pytest.raises(ValueError, match="loss must be one of"):
         w2v.Word2VecConfig(loss="hierarchical")
     with pytest.raises(TypeError, match="config must be a Word2VecConfig; got dict"):

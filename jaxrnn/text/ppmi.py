@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from jaxrnn.text.skipgram import SkipGramCorpus
+from jaxrnn.text.skipgram import SkipGramCorpus, positive_int
 
 
 def cooccurrence_counts(corpus: SkipGramCorpus, window: int) -> scipy.sparse.csr_matrix:
@@ -21,8 +21,7 @@ def cooccurrence_counts(corpus: SkipGramCorpus, window: int) -> scipy.sparse.csr
     Returns:
       ``[V, V]`` float64 CSR matrix ``C[w, c]``.
     """
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive int; got {window!r}")
+    window = positive_int("window", window)
     v = len(corpus.words)
     ids, sentence = corpus.ids, corpus.sentence
     total = scipy.sparse.csr_matrix((v, v), dtype=np.float64)

@@ -29,7 +29,8 @@ class SkipGramCorpus(NamedTuple):
     sentence: np.ndarray
 
 
-def _positive_int(name: str, value: object) -> int:
+def positive_int(name: str, value: object) -> int:
+    """``value`` as an int; a ValueError naming ``name`` unless it is an int >= 1 (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int; got {value!r}")
     return int(value)
@@ -45,7 +46,7 @@ def encode_corpus(sentences: Sequence[Sequence[str]], *, min_count: int = 5) -> 
     Returns:
       A :class:`SkipGramCorpus`; out-of-vocabulary tokens are removed before windowing, as in word2vec.
     """
-    min_count = _positive_int("min_count", min_count)
+    min_count = positive_int("min_count", min_count)
     if isinstance(sentences, str) or not all(isinstance(s, (list, tuple)) for s in sentences):
         raise TypeError("sentences must be a sequence of token lists")
     counter = collections.Counter(t for s in sentences for t in s)
@@ -106,7 +107,7 @@ def skipgram_pairs(
     Returns:
       ``(centers [P], contexts [P])`` int32 word ids.
     """
-    window = _positive_int("window", window)
+    window = positive_int("window", window)
     keep = keep_probabilities(corpus.counts, subsample)[corpus.ids] > rng.random(len(corpus.ids))
     ids, sentence = corpus.ids[keep], corpus.sentence[keep]
     reach = rng.integers(1, window + 1, size=len(ids))
@@ -134,6 +135,6 @@ def sampling_table(probabilities: np.ndarray, size: int = 1_000_000) -> np.ndarr
     Drawing a uniform index into it draws a word from ``probabilities`` (to within ``1 / size``)
     at the cost of one gather, on any device.
     """
-    size = _positive_int("size", size)
+    size = positive_int("size", size)
     edges = np.cumsum(probabilities) * size
     return np.searchsorted(edges, np.arange(size) + 0.5).clip(0, len(probabilities) - 1).astype(np.int32)

@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrnn.text.skipgram import positive_int
+
 
 class Subwords(NamedTuple):
     """Each word's input rows: ``rows`` ``[V, G]`` int32 and ``weights`` ``[V, G]`` float32.
@@ -46,8 +48,7 @@ def subword_table(words: Sequence[str], *, buckets: int, min_n: int = 3, max_n: 
       A :class:`Subwords` of ``[V, G]`` arrays, ``G`` one more than the most n-grams of a word.
     """
     for name, value in (("buckets", buckets), ("min_n", min_n), ("max_n", max_n)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+        positive_int(name, value)
     if max_n < min_n:
         raise ValueError(f"max_n must be >= min_n = {min_n}; got {max_n}")
     v = len(words)

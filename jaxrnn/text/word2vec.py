@@ -24,7 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrnn.text.skipgram import SkipGramCorpus, noise_distribution, sampling_table, skipgram_pairs
+from jaxrnn.text.skipgram import (
+    SkipGramCorpus,
+    noise_distribution,
+    positive_int,
+    sampling_table,
+    skipgram_pairs,
+)
 from jaxrnn.text.subwords import Subwords, compose, subword_table
 from jaxrnn.train import NonFiniteLossError, progress_bar
 
@@ -45,9 +51,10 @@ def init_word2vec(key: jax.Array, vocab_size: int, dim: int, *, extra_rows: int 
 
     ``extra_rows`` adds input rows after the ``vocab_size`` word rows (subword buckets).
     """
-    for name, value in (("vocab_size", vocab_size), ("dim", dim), ("extra_rows", extra_rows + 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    positive_int("vocab_size", vocab_size)
+    positive_int("dim", dim)
+    if isinstance(extra_rows, bool) or not isinstance(extra_rows, int) or extra_rows < 0:
+        raise ValueError(f"extra_rows must be an int >= 0; got {extra_rows!r}")
     w = jax.random.uniform(key, (vocab_size + extra_rows, dim), jnp.float32, -0.5 / dim, 0.5 / dim)
     return Word2VecParams(w, jnp.zeros((vocab_size, dim), jnp.float32), jnp.zeros((vocab_size,), jnp.float32))
 
@@ -245,9 +252,7 @@ class Word2VecConfig:
     def __post_init__(self) -> None:
         positive = ("dim", "window", "num_noise", "epochs", "batch_size", "subword_min", "subword_max")
         for name in (*positive, "steps_per_call"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}")
+            positive_int(name, getattr(self, name))
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         b = self.subword_buckets

@@ -182,7 +182,9 @@ def synonym_pairs(synsets: Iterable[Synset]) -> set[tuple[str, str]]:
     return {_ordered(a, b) for group in synonym_groups(synsets) for a, b in itertools.combinations(group, 2)}
 
 
-def relation_pairs(synsets: Sequence[Synset], symbol: str, *, among: Iterable[Synset] | None = None):
+def relation_pairs(
+    synsets: Sequence[Synset], symbol: str, *, among: Iterable[Synset] | None = None
+) -> set[tuple[str, str]]:
     """Unordered one-token lemma pairs joined by pointer ``symbol`` (``"!"`` antonym, ``"&"`` similar to).
 
     A lexical pointer (``source/target`` not ``0000``) joins its two words; a semantic one joins
@@ -197,7 +199,7 @@ def relation_pairs(synsets: Sequence[Synset], symbol: str, *, among: Iterable[Sy
       A set of ``(a, b)`` with ``a < b``.
     """
     index = {(_pos_key(s.pos), s.offset): s for s in synsets}
-    pairs = set()
+    pairs: set[tuple[str, str]] = set()
     for synset in synsets if among is None else among:
         for p in synset.pointers:
             if p.symbol != symbol:
