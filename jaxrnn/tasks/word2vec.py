@@ -20,7 +20,6 @@ import numpy as np
 from jaxrnn.plots import plot_training_curves
 from jaxrnn.tasks.common import write_json
 from jaxrnn.text import embedding_eval as ev
-from jaxrnn.text.ppmi import ppmi_svd_vectors
 from jaxrnn.text.skipgram import encode_corpus
 from jaxrnn.text.subwords import subword_table
 from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, Word2VecConfig, train_word2vec
@@ -130,6 +129,8 @@ def train_wordnet_word2vec(
     index = {w: i for i, w in enumerate(corpus.words)}
     models = {"word2vec": published}
     if baselines:
+        from jaxrnn.text.ppmi import ppmi_svd_vectors  # scipy, only when it is needed
+
         models["random"] = np.random.default_rng(seed).standard_normal(published.shape).astype(np.float32)
         models["ppmi_svd"] = ppmi_svd_vectors(corpus, config.dim, window=config.window, seed=seed)
         (out / "baselines").mkdir(exist_ok=True)
