@@ -9,6 +9,7 @@ import sys
 
 from jaxrnn.seq2seq.cli import add_train_arguments, add_translate_arguments
 from jaxrnn.tasks import forecaster_run
+from jaxrnn.tasks import word2vec as word2vec_task
 from jaxrnn.tasks.configs import (
     ClassifierConfig,
     RegressorConfig,
@@ -47,6 +48,7 @@ def _build_parser() -> argparse.ArgumentParser:
         )
     )
     forecaster_run.add_parser(tasks)
+    word2vec_task.add_parser(tasks)
     add_translate_arguments(
         commands.add_parser("translate", help="translate sentences with a trained translator")
     )
@@ -78,6 +80,8 @@ def _train(args: argparse.Namespace) -> int:
         from jaxrnn.seq2seq.cli import train_command
 
         return train_command(args)
+    if args.task == "word2vec":
+        return word2vec_task.run(args)
     if args.task == "forecaster":
         return forecaster_run.run(args)
     from jaxrnn.tasks import vision_cli

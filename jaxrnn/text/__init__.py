@@ -1,4 +1,4 @@
-"""Text pipeline for translation: tokenizer, vocabulary, Tatoeba reader, numbers corpus, bucketing."""
+"""Text pipeline: tokenizer, vocabulary, Tatoeba reader, numbers corpus, bucketing; WordNet and word2vec."""
 
 from jaxrnn.text.bucketing import Batch, batches, bucketize, encode_source, make_batch
 from jaxrnn.text.corpus import read_tatoeba, split_pairs
@@ -23,6 +23,9 @@ from jaxrnn.text.vocab import (
     tokenize,
     vocabulary_from_tokens,
 )
+from jaxrnn.text.word2vec import Word2VecConfig, Word2VecParams, train_word2vec
+from jaxrnn.text.word2vec_format import load_word2vec_format, save_word2vec_format, word_vectors
+from jaxrnn.text.wordnet import gloss_corpus, read_wordnet
 
 __all__ = [
     "EOS",
@@ -38,6 +41,8 @@ __all__ = [
     "URL",
     "Batch",
     "Vocabulary",
+    "Word2VecConfig",
+    "Word2VecParams",
     "batches",
     "bucketize",
     "build_vocabulary",
@@ -45,12 +50,18 @@ __all__ = [
     "encode_source",
     "english_number",
     "french_number",
+    "gloss_corpus",
     "load_vocabulary",
+    "load_word2vec_format",
     "make_batch",
     "numbers_corpus",
     "read_tatoeba",
+    "read_wordnet",
     "save_vocabulary",
+    "save_word2vec_format",
     "split_pairs",
     "tokenize",
+    "train_word2vec",
     "vocabulary_from_tokens",
+    "word_vectors",
 ]
