@@ -183,3 +183,44 @@ def test_make_batch_without_reversal_by_hand():
     assert b.target.tolist() == [[10, 11, EOS_ID, PAD_ID]]
     assert b.target_weights.tolist() == [[1.0, 1.0, 1.0, 0.0]]
     assert make_batch([([7, 8, 9], [10])], 3, 2).source.tolist() == [[9, 8, 7]]
+
+
+def test_read_tatoeba_keeps_the_catalogue_column(tmp_path):
+    path = tmp_path / "en-fr.tsv"
+    path.write_text("Open file\tOuvrir le fichier\tgtk\nQuit now\tQuitter\n", encoding="utf-8")
+    assert read_tatoeba(path, catalogue=True) == [
+        ("Open file", "Ouvrir le fichier", "gtk"),
+        ("Quit now", "Quitter", ""),
+    ]
+
+
+def test_validation_split_is_disjoint_from_test_and_leaves_test_unchanged():
+    pairs = [(f"sentence {i}", f"phrase {i}", f"app{i % 7}") for i in range(4000)]
+    without = split_pairs(pairs, valid_fraction=0.0, test_fraction=0.05)
+    split = split_pairs(pairs, valid_fraction=0.05, test_fraction=0.05)
+    assert split["test"] == without["test"]  # adding a validation split does not move test pairs
+    assert not {p[0] for p in split["valid"]} & {p[0] for p in split["test"]}
+    assert not {p[0] for p in split["train"]} & (
+        {p[0] for p in split["valid"]} | {p[0] for p in split["test"]}
+    )
+    assert 140 < len(split["valid"]) < 260 and 140 < len(split["test"]) < 260  # 5% of 4000 = 200
+    # the md5 rule, recomputed here: test below 0.05, validation in [0.05, 0.10)
+    import hashlib
+
+    h = lambda s: int.from_bytes(hashlib.md5(s.encode()).digest()[:8], "little") / 2.0**64
+    assert all(0.05 <= h(p[0]) < 0.10 for p in split["valid"]) and all(h(p[0]) < 0.05 for p in split["test"])
+
+
+def test_held_out_catalogues_leave_training_entirely():
+    pairs = [(f"s{i}", f"t{i}", "inkscape" if i % 5 == 0 else "gimp") for i in range(500)]
+    pairs.append(("s0", "t0 bis", "gimp"))  # a held-out source also in another catalogue
+    split = split_pairs(pairs, held_out=["inkscape"])
+    assert {p[2] for p in split["held_out"]} == {"inkscape"} and len(split["held_out"]) == 100
+    trained = {p[0] for p in split["train"] + split["valid"]}
+    assert not trained & {p[0] for p in split["held_out"]}
+    with pytest.raises(TypeError, match="held_out must be a collection of catalogue names"):
+        split_pairs(pairs, held_out="inkscape")
+    with pytest.raises(ValueError, match="held_out needs"):
+        split_pairs([("a", "b")], held_out=["x"])
+    with pytest.raises(ValueError, match="valid_fraction must be a number in"):
+        split_pairs(pairs, valid_fraction=-0.1)

@@ -1,7 +1,9 @@
-"""Text pipeline for translation: tokenizer, vocabulary, Tatoeba reader, numbers corpus, bucketing."""
+"""Text pipeline for translation: tokenizer, vocabulary, Tatoeba and gettext readers, numbers corpus,
+bucketing."""
 
 from jaxrnn.text.bucketing import Batch, batches, bucketize, encode_source, make_batch
-from jaxrnn.text.corpus import read_tatoeba, split_pairs
+from jaxrnn.text.corpus import read_tatoeba, source_hash, split_pairs
+from jaxrnn.text.gettext_corpus import clean_message, gettext_pairs, read_mo
 from jaxrnn.text.numbers_fr import english_number, french_number, numbers_corpus
 from jaxrnn.text.vocab import (
     EOS,
@@ -41,15 +43,19 @@ __all__ = [
     "batches",
     "bucketize",
     "build_vocabulary",
+    "clean_message",
     "detokenize",
     "encode_source",
     "english_number",
     "french_number",
+    "gettext_pairs",
     "load_vocabulary",
     "make_batch",
     "numbers_corpus",
+    "read_mo",
     "read_tatoeba",
     "save_vocabulary",
+    "source_hash",
     "split_pairs",
     "tokenize",
     "vocabulary_from_tokens",
