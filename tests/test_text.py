@@ -12,6 +12,7 @@ from jaxrnn.text import (
     GO_ID,
     PAD_ID,
     UNK_ID,
+    auto_buckets,
     bucketize,
     build_vocabulary,
     detokenize,
@@ -224,3 +225,15 @@ def test_held_out_catalogues_leave_training_entirely():
         split_pairs([("a", "b")], held_out=["x"])
     with pytest.raises(ValueError, match="valid_fraction must be a number in"):
         split_pairs(pairs, valid_fraction=-0.1)
+
+
+def test_auto_buckets_follow_both_lengths_and_hold_every_pair():
+    # targets twice as long as sources: a bucket per quantile of each, the longest last
+    pairs = [([7] * n, [8] * (2 * n)) for n in range(1, 101)]
+    sizes = auto_buckets(pairs)
+    # NumPy "higher" quantiles of 1..100 at 0.2 ... 0.95: entry ceil(q * 99) of the sorted lengths
+    assert sizes == [(21, 43), (41, 83), (61, 123), (81, 163), (96, 193), (100, 201)]
+    batches = bucketize(pairs)
+    assert [b.source.shape[1:] + b.target.shape[1:] for b in batches] == sizes
+    # padding: each pair sits in the smallest bucket it fits, so at most a fifth of the widths is padding
+    assert sum(int(b.target_weights.sum()) for b in batches) / sum(b.target.size for b in batches) > 0.8

@@ -1,7 +1,7 @@
 """Text pipeline for translation: tokenizer, vocabulary, Tatoeba and gettext readers, numbers corpus,
 bucketing."""
 
-from jaxrnn.text.bucketing import Batch, batches, bucketize, encode_source, make_batch
+from jaxrnn.text.bucketing import Batch, auto_buckets, batches, bucketize, encode_source, make_batch
 from jaxrnn.text.corpus import read_tatoeba, source_hash, split_pairs
 from jaxrnn.text.gettext_corpus import clean_message, gettext_pairs, read_mo
 from jaxrnn.text.numbers_fr import english_number, french_number, numbers_corpus
@@ -40,6 +40,7 @@ __all__ = [
     "URL",
     "Batch",
     "Vocabulary",
+    "auto_buckets",
     "batches",
     "bucketize",
     "build_vocabulary",
