@@ -228,7 +228,9 @@ def main() -> None:
 
 def _heat_map(translator, test, path) -> None:
     """Attention of three short real test sentences, one panel each."""
-    chosen = sorted((p for p in test if 4 <= len(tokenize(p[0])) <= 9), key=lambda p: p[0])[:3]
+    chosen = sorted(
+        (p for p in test if p[0][0].isalpha() and 4 <= len(tokenize(p[0])) <= 9), key=lambda p: p[0]
+    )[:3]
     fig, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 4.5))
     for ax, pair in zip(np.atleast_1d(axes), chosen):
         a = align(translator, pair[0])
