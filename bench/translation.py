@@ -10,6 +10,7 @@ length bucket).
 Run (a quiet machine): nice python -m bench.translation --minutes 30
 Short check: nice python -m bench.translation --minutes 5 --attention bahdanau --max-eval 500
 Profile only: python -m bench.translation --profile-only
+Beside PyTorch (same architecture, full softmax, interleaved timing): python -m bench.translation --peer
 Writes translation.json, translation_loss.png, translation_attention.png under --out.
 """
 
@@ -117,6 +118,91 @@ def profile(train, config, args) -> dict:
     return result
 
 
+def torch_step(vocab, batch, num_units, embed_size):
+    """A plain PyTorch encoder-decoder of the same architecture (GRU encoder, GRU decoder fed the
+    Bahdanau context of the previous output, output layer on [h, context], full softmax, Adam, clipping):
+    returns a function running one training step on ``batch``."""
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    vs, vt = vocab
+    nn = torch.nn
+    m = nn.ModuleDict(
+        {
+            "src": nn.Embedding(vs, embed_size),
+            "tgt": nn.Embedding(vt, embed_size),
+            "enc": nn.GRU(embed_size, num_units, batch_first=True),
+            "dec": nn.GRUCell(embed_size + num_units, num_units),
+            "wm": nn.Linear(num_units, num_units, bias=False),
+            "wq": nn.Linear(num_units, num_units, bias=False),
+            "v": nn.Linear(num_units, 1, bias=False),
+            "out": nn.Linear(2 * num_units, vt),
+        }
+    )
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    source, length, dec_in, target, weights = (torch.as_tensor(np.asarray(x)) for x in batch)
+    source, dec_in, target = source.long(), dec_in.long(), target.long()
+    mask = torch.arange(source.shape[1])[None, :] < length[:, None]
+
+    def step():
+        outputs, h = m["enc"](m["src"](source))
+        h, keys = h[0], m["wm"](outputs)
+        query, hidden = h, []
+        for t in range(dec_in.shape[1]):
+            scores = m["v"](torch.tanh(keys + m["wq"](query)[:, None, :]))[..., 0]
+            att = torch.softmax(scores.masked_fill(~mask, -float("inf")), dim=1)
+            context = torch.einsum("bs,bsm->bm", att, outputs)
+            h = m["dec"](torch.cat([m["tgt"](dec_in[:, t]), context], 1), h)
+            hidden.append(torch.cat([h, context], 1))
+            query = h
+        logits = m["out"](torch.stack(hidden, 1))
+        nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none")
+        loss = (nll * weights.flatten()).sum() / weights.sum()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 5.0)
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def peer(train, config, args) -> dict:
+    """jaxrnn's and PyTorch's full-softmax training steps on the same batches, interleaved."""
+    src = build_vocabulary((tokenize(p[0]) for p in train), max_size=config.max_vocab_size)
+    tgt = build_vocabulary((tokenize(p[1]) for p in train), max_size=config.max_vocab_size)
+    model = build_model(config, len(src), len(tgt))
+    ids = [(src.encode(tokenize(p[0])), tgt.encode(tokenize(p[1]))) for p in train]
+    ids = [(s, t) for s, t in ids if s and t and len(s) <= config.max_length and len(t) < config.max_length]
+    buckets = bucketize(ids, reverse_source=config.reverse_source)
+    opt = make_optimizer(3e-3, clip_norm=5.0)
+    key, rows = jax.random.key(1), []
+    for b in buckets[2:5]:
+        batch = tuple(jnp.asarray(x[: args.batch_size]) for x in b)
+        state = init_train_state(init_params(model, jax.random.key(0)), opt)
+        timings: dict = {}
+        for name, ns in (("jaxrnn full", None), (f"jaxrnn sampled{args.num_sampled}", args.num_sampled)):
+            step = jax.jit(make_train_step(translator_loss(model, ns), opt))
+            timings[name] = lambda step=step, state=state, batch=batch: jax.block_until_ready(
+                step(state, batch, key)
+            )
+        timings["torch full"] = torch_step((len(src), len(tgt)), batch, config.num_units, config.embed_size)
+        times: dict = {name: [] for name in timings}
+        for f in timings.values():
+            f()  # compile / warm up
+        for _ in range(args.repeats):  # interleaved, so load changes hit every side alike
+            for name, f in timings.items():
+                start = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - start)
+        row = {"widths": [int(b.source.shape[1]), int(b.target.shape[1])]}
+        row.update({name: statistics.median(t) for name, t in times.items()})
+        rows.append(row)
+        print(json.dumps(row))
+    return {"rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=str(DATA / "translation" / "en-fr.tsv"))
@@ -138,6 +224,7 @@ def main() -> None:
     parser.add_argument("--hold-out", nargs="*", default=[], help="catalogues held out (out-of-domain score)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile-only", action="store_true")
+    parser.add_argument("--peer", action="store_true", help="only time jaxrnn's step beside PyTorch's")
     parser.add_argument("--out", default="bench/out")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
@@ -155,6 +242,10 @@ def main() -> None:
         "conditions": "measured on a contended 2-core machine, to be regenerated",
     }
     base = dict(num_units=args.num_units, embed_size=args.embed_size, max_vocab_size=args.max_vocab_size)
+    if args.peer:
+        report["peer"] = peer(split["train"], TranslatorConfig(**base, attention="bahdanau"), args)
+        (out / "translation_peer.json").write_text(json.dumps(report, indent=1))
+        return
     if args.profile_only:
         report["profile"] = profile(split["train"], TranslatorConfig(**base, attention="bahdanau"), args)
         (out / "translation_profile.json").write_text(json.dumps(report, indent=1))
