@@ -107,7 +107,11 @@ def bucketize(
         raise ValueError("pairs must be non-empty; got 0 pairs")
     if buckets is None:
         buckets = auto_buckets(pairs)
-    buckets = sorted(tuple(b) for b in buckets)
+    if any(len(b) != 2 or min(b) < 1 for b in buckets):
+        raise ValueError(
+            f"buckets must be (source_width, target_width) pairs of positive ints; got {buckets}"
+        )
+    buckets = sorted((int(b[0]), int(b[1])) for b in buckets)
     groups: list[list] = [[] for _ in buckets]
     for i, (s, t) in enumerate(pairs):
         for b, (sw, tw) in enumerate(buckets):
