@@ -17,6 +17,7 @@ from jaxrnn.seq2seq import (
     TranslatorConfig,
     init_params,
     load_translator,
+    save_translator,
     seq2seq_model,
     train_translator,
     translate,
@@ -71,6 +72,9 @@ def test_resumed_run_equals_uninterrupted_run_and_other_settings_are_refused(tmp
         train_translator(PAIRS, CONFIG, steps=6, batch_size=32, out=tmp_path / "b", progress=False)
     train_translator(PAIRS, CONFIG, steps=2, batch_size=32, out=tmp_path / "b", restart=True, progress=False)
     assert list(tmp_path.joinpath("b").glob("checkpoints.old-*"))  # the old run is kept, not deleted
+    save_translator(whole, tmp_path / "saved")  # params only: not a run that can be resumed
+    with pytest.raises(ValueError, match="no run.json"):
+        train_translator(PAIRS, CONFIG, steps=1, out=tmp_path / "saved", progress=False)
 
 
 def test_translate_reads_stdin_in_order_with_empty_lines_and_unknown_words(tmp_path, monkeypatch, capsys):

@@ -73,6 +73,11 @@ def _digest(pairs: Sequence[Sequence[str]]) -> str:
 
 
 def _check_resume(out: pathlib.Path, run: dict) -> None:
+    if not (out / "run.json").is_file():
+        raise ValueError(
+            f"{out} holds checkpoints but no run.json (not a training run of train_translator); "
+            "choose a new --out, or pass --restart"
+        )
     saved = json.loads((out / "run.json").read_text())
     differ = sorted(k for k in set(saved) | set(run) if k not in RESUMABLE and saved.get(k) != run.get(k))
     if differ:
