@@ -81,3 +81,12 @@ def test_gettext_pairs_filters_as_source_md(tmp_path):
     (tmp_path / "bad.mo").write_bytes(b"\x00" * 40)
     with pytest.raises(ValueError, match="is not a gettext .mo file"):
         read_mo(tmp_path / "bad.mo")
+
+
+def test_cli_corpus_gettext_with_no_catalogue_is_a_clear_error(capsys):
+    from jaxrnn.cli import main
+
+    assert main(["train", "translator", "--corpus", "gettext:zz_NOWHERE", "--quiet"]) == 1
+    assert (
+        "no gettext catalogue (*.mo) in /usr/share/locale/zz_NOWHERE/LC_MESSAGES" in capsys.readouterr().err
+    )
