@@ -142,6 +142,10 @@ def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path,
     sentences = [s for s, _ in held_out[:10]]
     assert translate(loaded, sentences) == translate(translator, sentences)
     assert translate(loaded, sentences, beam_width=3) == [t for _, t in held_out[:10]]
+    # the model reads and writes lower case; the output's first letter follows the source's
+    capitalised = [s[:1].upper() + s[1:] for s in sentences]
+    assert translate(loaded, capitalised) == [t[:1].upper() + t[1:] for _, t in held_out[:10]]
+    assert translate(loaded, capitalised, match_case=False) == [t for _, t in held_out[:10]]
     assert cli_main(["translate", "--checkpoint", str(tmp_path / "ckpt"), held_out[0][0]]) == 0
     assert capsys.readouterr().out.strip() == held_out[0][1]
 
