@@ -49,7 +49,7 @@ def _masked_softmax(scores, n):
 def numpy_weights(attention, params, source, length, decoder_input):
     """[B, T, S] weights: GRU encoder (dynamic_rnn masking), then the decoder one word at a time."""
     p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
-    x = p["source_embedding"][source]
+    x = p["source_embedding"]["embeddings"][source]
     enc_step = lambda h, x_t: gru_step(p["encoder"], h, x_t)
     memory, final = dynamic_rnn(enc_step, np.zeros((len(source), 6)), x, sequence_length=length)
     batch, steps = decoder_input.shape
@@ -57,7 +57,7 @@ def numpy_weights(attention, params, source, length, decoder_input):
     for b in range(batch):
         h, feed, m, n = final[b], np.zeros(6), memory[b], length[b]
         for t in range(steps):
-            e = p["target_embedding"][decoder_input[b, t]]
+            e = p["target_embedding"]["embeddings"][decoder_input[b, t]]
             if attention == "bahdanau":
                 # query: the previous decoder output (documented as zeros before the first step);
                 # the context joins the cell's input

@@ -97,31 +97,56 @@ def test_beam_best_score_at_least_greedy_and_scores_are_model_logprobs(seed):
     assert (np.diff(np.asarray(beams.score), axis=1) <= 1e-6).all()  # sorted best first
 
 
-def test_wide_beam_equals_exhaustive_search():
-    vocab, length = 4, 3  # <pad> <go> <eos> and one word
-    model, params = _model("bahdanau", vocab=vocab, seed=3)
-    src, n = SOURCE[:1], LENGTH[:1]
+def _all_hypotheses(vocab, length):
+    """Every output a decoder can emit: ends at its first <eos>, or is cut at max_length."""
     seqs, sizes = [], []
     for size in range(1, length + 1):
         for seq in itertools.product(range(vocab), repeat=size):
-            # a hypothesis ends at its first <eos>, or is cut at max_length
             if EOS_ID in seq[:-1] or (size < length and seq[-1] != EOS_ID):
                 continue
             seqs.append(list(seq) + [PAD_ID] * (length - size))
             sizes.append(size)
-    k = len(seqs)
-    best_ref = _sequence_logprobs(
-        model, params, jnp.repeat(src, k, 0), jnp.repeat(n, k, 0), seqs, sizes
-    ).max()
-    best, _ = beam_search(model, params, src, n, beam_width=16, max_length=length)
-    np.testing.assert_allclose(float(best.score[0]), best_ref, rtol=1e-4, atol=1e-4)
+    return seqs, np.array(sizes)
 
 
-def test_length_penalty_ranks_by_mean_logprob():
-    model, params = _model("none", seed=4)
-    _, beams = _beam(model, params, SOURCE, LENGTH, beam_width=4, max_length=6, length_penalty=1.0)
-    mean = np.asarray(beams.score) / np.asarray(beams.length)
-    assert (np.diff(mean, axis=1) <= 1e-5).all()
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+def test_wide_beam_equals_brute_force_search_with_gnmt_length_penalty(alpha):
+    vocab, length = 5, 3  # <pad> <go> <eos> and two words: 5 + 4 * 5 + 16 * 5 = 105 hypotheses
+    model, params = _model("bahdanau", vocab=vocab, seed=3)
+    seqs, sizes = _all_hypotheses(vocab, length)
+    best_ids = []
+    for b in range(2):
+        src, n = SOURCE[b : b + 1], LENGTH[b : b + 1]
+        k = len(seqs)
+        logp = _sequence_logprobs(model, params, jnp.repeat(src, k, 0), jnp.repeat(n, k, 0), seqs, sizes)
+        # GNMT (Wu et al. 2016, eq. 14), written out here: lp(Y) = (5 + |Y|)^alpha / 6^alpha
+        ranked = logp / ((5.0 + sizes) ** alpha / 6.0**alpha)
+        best_ids.append(seqs[int(np.argmax(ranked))])
+        assert np.sort(ranked)[-1] - np.sort(ranked)[-2] > 1e-4  # a unique optimum
+    # the two sentences are decoded together, in one batch
+    best, _ = _beam(
+        model, params, SOURCE[:2], LENGTH[:2], beam_width=128, max_length=length, length_penalty=alpha
+    )
+    np.testing.assert_array_equal(np.asarray(best.ids), np.array(best_ids))
+
+
+def test_batched_beam_search_equals_one_sentence_at_a_time():
+    model, params = _model("luong", vocab=9, seed=5)
+    batched, beams = _beam(model, params, SOURCE, LENGTH, beam_width=3, max_length=5, length_penalty=0.6)
+    for b in range(3):
+        one, _ = _beam(
+            model,
+            params,
+            SOURCE[b : b + 1],
+            LENGTH[b : b + 1],
+            beam_width=3,
+            max_length=5,
+            length_penalty=0.6,
+        )
+        np.testing.assert_array_equal(np.asarray(one.ids[0]), np.asarray(batched.ids[b]))
+        np.testing.assert_allclose(float(one.score[0]), float(batched.score[b]), rtol=1e-5, atol=1e-5)
+    lp = ((5.0 + np.asarray(beams.length)) / 6.0) ** 0.6
+    assert (np.diff(np.asarray(beams.score) / lp, axis=1) <= 1e-5).all()  # sorted by the penalised score
 
 
 def test_bad_arguments():
@@ -130,6 +155,8 @@ def test_bad_arguments():
         _greedy(model, params, SOURCE, LENGTH, max_length=0)
     with pytest.raises(ValueError, match="beam_width must be a positive int; got 0"):
         beam_search(model, params, SOURCE, LENGTH, beam_width=0, max_length=3)
+    with pytest.raises(ValueError, match="length_penalty must be a number >= 0"):
+        beam_search(model, params, SOURCE, LENGTH, beam_width=2, max_length=3, length_penalty=-1.0)
     with pytest.raises(
         ValueError, match=r"source must be int \[B, S\] and source_length \[B\]; got \(3, 4\), \(2,\)"
     ):

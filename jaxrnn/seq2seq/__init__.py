@@ -2,8 +2,14 @@
 
 from jaxrnn.seq2seq.alignment import Alignment, align, attention_weights
 from jaxrnn.seq2seq.attention import Attention, attend, bahdanau_attention, luong_attention, source_mask
-from jaxrnn.seq2seq.decoding import Decoded, beam_search, greedy_decode
-from jaxrnn.seq2seq.losses import sampled_softmax_loss, weighted_cross_entropy
+from jaxrnn.seq2seq.decoding import Decoded, beam_search, gnmt_length_penalty, greedy_decode
+from jaxrnn.seq2seq.losses import (
+    SampledValues,
+    log_uniform_probability,
+    log_uniform_sample,
+    sampled_softmax_loss,
+    weighted_cross_entropy,
+)
 from jaxrnn.seq2seq.model import (
     DecoderState,
     Memory,
@@ -16,14 +22,17 @@ from jaxrnn.seq2seq.model import (
     logits_teacher_forced,
     loss_fn,
     seq2seq_model,
+    teacher_forced_hidden,
 )
+from jaxrnn.seq2seq.pretrained import load_word2vec_rows
+from jaxrnn.seq2seq.training import epoch_batches, train_translator, translator_loss
 from jaxrnn.seq2seq.translator import (
     Translator,
     TranslatorConfig,
     evaluate,
     load_translator,
     save_translator,
-    train_translator,
+    score_translations,
     translate,
 )
 
@@ -33,6 +42,7 @@ __all__ = [
     "Decoded",
     "DecoderState",
     "Memory",
+    "SampledValues",
     "Seq2Seq",
     "Translator",
     "TranslatorConfig",
@@ -44,19 +54,27 @@ __all__ = [
     "decoder_hidden",
     "decoder_step",
     "encode",
+    "epoch_batches",
     "evaluate",
+    "gnmt_length_penalty",
     "greedy_decode",
     "init_params",
     "initial_decoder_state",
     "load_translator",
+    "load_word2vec_rows",
+    "log_uniform_probability",
+    "log_uniform_sample",
     "logits_teacher_forced",
     "loss_fn",
     "luong_attention",
     "sampled_softmax_loss",
     "save_translator",
+    "score_translations",
     "seq2seq_model",
     "source_mask",
+    "teacher_forced_hidden",
     "train_translator",
     "translate",
+    "translator_loss",
     "weighted_cross_entropy",
 ]

@@ -91,6 +91,17 @@ def _tile(x: Array, k: int) -> Array:
     return jnp.repeat(x, k, axis=0)
 
 
+def gnmt_length_penalty(length: Array, alpha: float | Array) -> Array:
+    """GNMT's length penalty (Wu et al. 2016, eq. 14): ``((5 + length) / 6) ** alpha``.
+
+    A hypothesis is ranked by ``log P(Y | X) / gnmt_length_penalty(|Y|, alpha)``: ``alpha = 0`` ranks by
+    the raw log-probability (which favours short outputs), larger ``alpha`` favours longer ones.
+    """
+    length = jnp.asarray(length)
+    dtype = length.dtype if jnp.issubdtype(length.dtype, jnp.floating) else jnp.float32
+    return ((5.0 + length.astype(dtype)) / 6.0) ** jnp.asarray(alpha, dtype)
+
+
 def beam_search(
     model: Seq2Seq,
     params: Params,
@@ -101,23 +112,29 @@ def beam_search(
     max_length: int,
     length_penalty: float = 0.0,
 ) -> tuple[Decoded, Decoded]:
-    """Keep the ``beam_width`` most probable partial translations at every step.
+    """Keep the ``beam_width`` best partial translations of every sentence of the batch at every step.
 
-    Finished hypotheses stay in the beam with their score frozen. At the end the hypotheses are ranked by
-    ``score / length ** length_penalty`` (0: raw log-probability; 1: per-word average).
+    As TF's ``BeamSearchDecoder``: at each step the ``K * V`` continuations of a sentence's ``K``
+    hypotheses are ranked by ``log P / gnmt_length_penalty(length, length_penalty)`` and the best ``K``
+    kept; a finished hypothesis (it emitted ``<eos>``) has one continuation, ``<pad>``, at no cost, so it
+    stays in the beam with its score frozen until better ones push it out. With ``K`` at least the
+    number of possible hypotheses this is an exhaustive search.
 
     Args:
-      source, source_length, max_length: as in :func:`greedy_decode`.
+      source, source_length, max_length: as in :func:`greedy_decode`; all ``B`` sentences are decoded
+        together.
       beam_width: K >= 1; K = 1 is greedy decoding.
-      length_penalty: alpha of the length normalisation.
+      length_penalty: GNMT's alpha >= 0 (0: raw log-probability).
 
     Returns:
       ``(best, beams)``: ``best`` a :class:`Decoded` with ``[B, L]`` ids; ``beams`` with ``[B, K, L]`` ids,
-      ``[B, K]`` lengths and raw scores, sorted best first by the normalised score.
+      ``[B, K]`` lengths and raw log-probabilities, sorted best first by the length-penalised score.
     """
     _check(source, source_length, max_length)
-    if not isinstance(beam_width, int) or beam_width <= 0:
+    if not isinstance(beam_width, int) or isinstance(beam_width, bool) or beam_width <= 0:
         raise ValueError(f"beam_width must be a positive int; got {beam_width!r}")
+    if isinstance(length_penalty, (int, float)) and not length_penalty >= 0:
+        raise ValueError(f"length_penalty must be a number >= 0 (GNMT's alpha); got {length_penalty!r}")
     k = beam_width
     memory, enc_state = encode(model, params, source, source_length)
     batch = source.shape[0]
@@ -152,21 +169,23 @@ def beam_search(
         # a finished hypothesis has exactly one continuation, <pad>, costing nothing
         only_pad = jnp.where(jnp.arange(vocab) == PAD_ID, 0.0, -jnp.inf).astype(dtype)
         logp = jnp.where(done[..., None], only_pad[None, None, :], logp)
-        total = (scores[..., None] + logp).reshape(batch, k * vocab)
-        scores, flat = lax.top_k(total, k)
+        total = scores[..., None] + logp  # [B, K, V] raw log-probabilities
+        new_length = length + (~done).astype(jnp.int32)
+        ranked = total / gnmt_length_penalty(new_length, length_penalty).astype(dtype)[..., None]
+        _, flat = lax.top_k(ranked.reshape(batch, k * vocab), k)
+        scores = jnp.take_along_axis(total.reshape(batch, k * vocab), flat, axis=1)
         parent = (flat // vocab).astype(jnp.int32)
         word = (flat % vocab).astype(jnp.int32)
         gather = lambda x: jnp.take_along_axis(x, parent.reshape(parent.shape + (1,) * (x.ndim - 2)), axis=1)
-        ids, done, length = gather(ids), gather(done), gather(length)
+        ids, done, length = gather(ids), gather(done), gather(new_length)
         ids = ids.at[:, :, t].set(word)
-        length = length + (~done).astype(jnp.int32)
         done = done | (word == EOS_ID)
         rows = (parent + jnp.arange(batch, dtype=jnp.int32)[:, None] * k).reshape(-1)
         state = jax.tree.map(lambda x: x[rows], state)
         return t + 1, state, word, ids, done, length, scores
 
     _, _, _, ids, _, length, scores = lax.while_loop(cond, body, init)
-    norm = scores / jnp.maximum(length, 1).astype(dtype) ** jnp.asarray(length_penalty, dtype)
+    norm = scores / gnmt_length_penalty(jnp.maximum(length, 1), length_penalty).astype(dtype)
     order = jnp.argsort(-norm, axis=1)
     ids = jnp.take_along_axis(ids, order[..., None], axis=1)
     length = jnp.take_along_axis(length, order, axis=1)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrnn.cells import Cell
+from jaxrnn.layers import embedding
 from jaxrnn.seq2seq.attention import Attention, attend, bahdanau_attention, luong_attention
 from jaxrnn.seq2seq.losses import sampled_softmax_loss, weighted_cross_entropy
 from jaxrnn.unroll import dynamic_unroll
@@ -111,20 +112,22 @@ def _feed_size(model: Seq2Seq) -> int:
 
 
 def init_params(model: Seq2Seq, key: Array, dtype: Any = jnp.float32) -> Params:
-    """Fresh parameters: embeddings, encoder, decoder, attention and output layer."""
+    """Fresh parameters: embeddings, encoder, decoder, attention and output layer.
+
+    Returns:
+      ``{"source_embedding": {"embeddings": [Vs, E]}, "target_embedding": {"embeddings": [Vt, E]},
+      "encoder": ..., "decoder": ..., "output": {"w": [D, Vt], "b": [Vt]}}`` (and ``"attention"``).
+    """
     ks = jax.random.split(key, 7)
     hidden = model.encoder.output_size
     dec_in = model.embed_size
     if model.attention is not None:
         dec_in += hidden if model.attention.name == "bahdanau" else model.attention_size
     out_in = model.decoder.output_size
+    # {"embeddings": [V, E]} tables, so jaxrnn.freeze(optimizer, "embeddings") matches both of them
     params = {
-        "source_embedding": jax.random.uniform(
-            ks[0], (model.source_vocab_size, model.embed_size), dtype, -1, 1
-        ),
-        "target_embedding": jax.random.uniform(
-            ks[1], (model.target_vocab_size, model.embed_size), dtype, -1, 1
-        ),
+        "source_embedding": embedding(model.source_vocab_size, model.embed_size).init(ks[0], dtype),
+        "target_embedding": embedding(model.target_vocab_size, model.embed_size).init(ks[1], dtype),
         "encoder": model.encoder.init(ks[2], model.embed_size, dtype),
         "decoder": model.decoder.init(ks[3], dec_in, dtype),
     }
@@ -156,7 +159,7 @@ def encode(model: Seq2Seq, params: Params, source: Array, source_length: Array) 
     Returns:
       ``(memory, final_state)``; the state is frozen at each sentence's end (``dynamic_rnn`` masking).
     """
-    x = jnp.take(params["source_embedding"], source, axis=0)
+    x = jnp.take(params["source_embedding"]["embeddings"], source, axis=0)
     outputs, state = dynamic_unroll(model.encoder, params["encoder"], x, sequence_length=source_length)
     keys = None if model.attention is None else model.attention.keys(params["attention"], outputs)
     return Memory(outputs, keys, source_length), state
@@ -181,7 +184,7 @@ def decoder_hidden(
       ``(new_state, hidden [B, D], attention_weights [B, S] or None)``; logits are
       ``output_logits(params, hidden)``.
     """
-    x = jnp.take(params["target_embedding"], prev_ids, axis=0)
+    x = jnp.take(params["target_embedding"]["embeddings"], prev_ids, axis=0)
     att = model.attention
     weights = None
     if att is not None and att.name == "bahdanau":
@@ -215,7 +218,8 @@ def decoder_step(
     return state, output_logits(params, hidden)
 
 
-def _teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length, decoder_input):
+def teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length, decoder_input) -> Array:
+    """The decoder's layer before the softmax, ``[B, T, D]``, when fed the true previous words."""
     memory, enc_state = encode(model, params, source, source_length)
     state0 = initial_decoder_state(model, enc_state, source.shape[0], memory.outputs.dtype)
 
@@ -241,7 +245,7 @@ def _check_batch(source, source_length, decoder_input, target, target_weights) -
 
 def logits_teacher_forced(model: Seq2Seq, params: Params, source, source_length, decoder_input) -> Array:
     """Decoder logits ``[B, T, V]`` when fed the true previous words (training)."""
-    hidden = _teacher_forced_hidden(model, params, source, source_length, decoder_input)
+    hidden = teacher_forced_hidden(model, params, source, source_length, decoder_input)
     return output_logits(params, hidden)
 
 
@@ -271,7 +275,7 @@ def loss_fn(
         return weighted_cross_entropy(logits, target, target_weights)
     if key is None:
         raise ValueError("key is required when num_sampled is given (sampled softmax draws classes)")
-    hidden = _teacher_forced_hidden(model, params, source, source_length, decoder_input)
+    hidden = teacher_forced_hidden(model, params, source, source_length, decoder_input)
     flat = hidden.reshape(-1, hidden.shape[-1])
     losses = sampled_softmax_loss(
         params["output"]["w"].T,

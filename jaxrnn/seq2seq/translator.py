@@ -1,5 +1,4 @@
-"""A ready-made translator: vocabularies + model + params; training (Adam, global-norm clipping), saving,
-translating and scoring (exact match, corpus BLEU)."""
+"""A ready-made translator: vocabularies + model + params; saving, loading, translating and scoring."""
 
 from __future__ import annotations
 
@@ -7,34 +6,39 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
+from jaxrnn import checkpoint as ckpt
 from jaxrnn.cells import gru_cell, lstm_cell
 from jaxrnn.seq2seq.decoding import beam_search, greedy_decode
-from jaxrnn.seq2seq.model import Seq2Seq, init_params, loss_fn, seq2seq_model
-from jaxrnn.text.bucketing import Batch, batches, bucketize, encode_source
-from jaxrnn.text.vocab import (
-    Vocabulary,
-    build_vocabulary,
-    detokenize,
-    load_vocabulary,
-    save_vocabulary,
-    tokenize,
-)
-from jaxrnn.train import progress_bar
+from jaxrnn.seq2seq.model import Seq2Seq, init_params, seq2seq_model
+from jaxrnn.text.bucketing import encode_source
+from jaxrnn.text.vocab import UNK_ID, Vocabulary, detokenize, load_vocabulary, save_vocabulary, tokenize
 from jaxrnn.wrappers import stack_cells
 
 Params = Any
 
 
 class TranslatorConfig(NamedTuple):
-    """Everything needed to rebuild the model (saved as JSON beside the weights)."""
+    """Everything needed to rebuild the model (saved as ``config.json`` beside the checkpoints).
+
+    Attributes:
+      cell: ``"gru"`` or ``"lstm"``.
+      num_units: units of every encoder and decoder layer.
+      num_layers: layers of the encoder and of the decoder.
+      embed_size: size of both embeddings.
+      attention: ``"none"``, ``"bahdanau"`` or ``"luong"``.
+      reverse_source: feed the source reversed (Sutskever et al. 2014).
+      max_length: the most target words (``<eos>`` included) the decoders emit; training leaves out
+        pairs with longer sources or targets (0.2% of the shared en-fr.tsv at 30).
+      max_vocab_size: words kept per language, special tokens included; rarer words become ``[UNK]``
+        (the book keeps 40,000).
+    """
 
     cell: str = "gru"
     num_units: int = 128
@@ -42,7 +46,8 @@ class TranslatorConfig(NamedTuple):
     embed_size: int = 64
     attention: str = "none"
     reverse_source: bool = True
-    max_length: int = 20
+    max_length: int = 30
+    max_vocab_size: int = 20_000
 
 
 class Translator(NamedTuple):
@@ -59,6 +64,10 @@ def build_model(config: TranslatorConfig, source_vocab_size: int, target_vocab_s
     """The :class:`Seq2Seq` a config describes."""
     if config.cell not in ("gru", "lstm"):
         raise ValueError(f"config.cell must be 'gru' or 'lstm'; got {config.cell!r}")
+    for name in ("num_units", "num_layers", "embed_size", "max_length"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"config.{name} must be a positive int; got {value!r}")
     make = gru_cell if config.cell == "gru" else lstm_cell
 
     def cell():
@@ -75,81 +84,9 @@ def build_model(config: TranslatorConfig, source_vocab_size: int, target_vocab_s
     )
 
 
-def _encode_pairs(pairs, src_vocab, tgt_vocab, lower=True):
-    return [
-        (src_vocab.encode(tokenize(s, lower=lower)), tgt_vocab.encode(tokenize(t, lower=lower)))
-        for s, t in pairs
-    ]
-
-
-def train_translator(
-    pairs: Sequence[tuple[str, str]],
-    config: TranslatorConfig | None = None,
-    *,
-    steps: int = 2000,
-    batch_size: int = 64,
-    learning_rate: float = 3e-3,
-    clip_norm: float = 5.0,
-    max_vocab_size: int | None = 20_000,
-    num_sampled: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> tuple[Translator, list[float]]:
-    """Train on ``(source, target)`` sentence pairs with teacher forcing and Adam.
-
-    Args:
-      pairs: raw sentence pairs (tokenized with :func:`jaxrnn.text.tokenize`).
-      config: model sizes and options (None: ``TranslatorConfig()``).
-      steps: optimizer steps.
-      batch_size: pairs per step, drawn from one length bucket.
-      learning_rate: Adam's step size.
-      clip_norm: clip gradients by this global norm (as in TF's seq2seq tutorial).
-      max_vocab_size: vocabulary limit per language.
-      num_sampled: sampled softmax with this many samples (None: full softmax).
-      seed: seeds parameters and batch order.
-      progress: show a tqdm bar.
-
-    Returns:
-      ``(translator, losses)``, one loss per step.
-    """
-    config = TranslatorConfig() if config is None else config
-    if not pairs:
-        raise ValueError("pairs must be non-empty; got 0 pairs")
-    if not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
-    src_vocab = build_vocabulary((tokenize(s) for s, _ in pairs), max_size=max_vocab_size)
-    tgt_vocab = build_vocabulary((tokenize(t) for _, t in pairs), max_size=max_vocab_size)
-    model = build_model(config, len(src_vocab), len(tgt_vocab))
-    ids = [(s, t) for s, t in _encode_pairs(pairs, src_vocab, tgt_vocab) if s and t]
-    buckets = bucketize(ids, reverse_source=config.reverse_source)
-    key = jax.random.key(seed)
-    params = init_params(model, jax.random.fold_in(key, 0))
-    optimizer = optax.chain(optax.clip_by_global_norm(clip_norm), optax.adam(learning_rate))
-    opt_state = optimizer.init(params)
-
-    @jax.jit
-    def train_step(params, opt_state, batch, step_key):
-        loss, grads = jax.value_and_grad(
-            lambda p: loss_fn(model, p, batch, num_sampled=num_sampled, key=step_key)
-        )(params)
-        # optax mixes Python floats with its int32 step count, which strict promotion rejects
-        with jax.numpy_dtype_promotion("standard"):
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return optax.apply_updates(params, updates), opt_state, loss
-
-    losses = []
-    stream = batches(buckets, batch_size, seed=seed)
-    bar = progress_bar(range(steps), desc="train translator", disable=not progress)
-    for step in bar:
-        batch = Batch(*(jnp.asarray(x) for x in next(stream)))
-        params, opt_state, loss = train_step(params, opt_state, batch, jax.random.fold_in(key, step + 1))
-        if step % 50 == 0 or step == steps - 1:
-            losses.append(float(loss))
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        else:
-            losses.append(loss)
-    losses = [float(x) for x in losses]
-    return Translator(config, model, params, src_vocab, tgt_vocab), losses
+def source_ids(vocab: Vocabulary, sentence: str) -> list[int]:
+    """The ids the encoder reads for a raw sentence; words missing from ``vocab`` become ``[UNK]``."""
+    return vocab.encode(tokenize(sentence))
 
 
 def translate(
@@ -158,26 +95,61 @@ def translate(
     *,
     beam_width: int = 1,
     length_penalty: float = 0.0,
-    batch_size: int = 256,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+    match_case: bool = True,
 ) -> list[str]:
-    """Translate raw sentences; ``beam_width`` 1 is greedy decoding."""
+    """Translate raw sentences, in batches; ``beam_width`` 1 is greedy decoding.
+
+    Sentences are decoded in batches of similar length (then put back in order); every batch is padded
+    to ``batch_size`` rows and a source width rounded up to a multiple of 8, so few shapes compile.
+    A sentence with no token (an empty line) translates to ``""``; unknown words are read as ``[UNK]``.
+
+    Args:
+      translator: a :class:`Translator`.
+      sentences: raw sentences.
+      beam_width: 1 for greedy decoding, K > 1 for beam search.
+      length_penalty: GNMT's alpha for beam search.
+      batch_size: sentences decoded together.
+      progress: called with the number of sentences done after each batch.
+      match_case: the model writes lower case; give the translation's first letter the case of the
+        source's first letter ("Open the file" -> "Ouvrir le fichier").
+
+    Returns:
+      One translation per sentence, in order.
+    """
     if isinstance(sentences, str):
         raise TypeError("sentences must be a sequence of str; got one str (wrap it in a list)")
+    if not isinstance(beam_width, int) or isinstance(beam_width, bool) or beam_width <= 0:
+        raise ValueError(f"beam_width must be a positive int; got {beam_width!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
     tr = translator
-    src = [tr.source_vocab.encode(tokenize(s)) or [tr.source_vocab.index["[UNK]"]] for s in sentences]
-    width = max(len(s) for s in src) if src else 1
-    out = []
-    for i in range(0, len(src), batch_size):
-        chunk = src[i : i + batch_size]
-        pad = batch_size - len(chunk) if len(src) > batch_size else 0  # keep one compiled shape
+    ids = [source_ids(tr.source_vocab, s) for s in sentences]
+    out = [""] * len(ids)
+    todo = sorted((i for i, s in enumerate(ids) if s), key=lambda i: len(ids[i]))
+    for start in range(0, len(todo), batch_size):
+        rows = todo[start : start + batch_size]
+        chunk = [ids[i] for i in rows]
+        width = -(-max(len(s) for s in chunk) // 8) * 8
+        pad = batch_size - len(chunk) if len(todo) > batch_size else 0  # one compiled batch size
         source, length = encode_source(
-            chunk + [chunk[0]] * pad, width, reverse_source=tr.config.reverse_source
+            chunk + [[UNK_ID]] * pad, width, reverse_source=tr.config.reverse_source
         )
         if beam_width == 1:
-            ids = _greedy(tr.model, tr.params, source, length, tr.config.max_length)
+            decoded = _greedy(tr.model, tr.params, source, length, tr.config.max_length)
         else:
-            ids = _beam(tr.model, tr.params, source, length, tr.config.max_length, beam_width, length_penalty)
-        out += [detokenize(tr.target_vocab.decode(row)) for row in np.asarray(ids)[: len(chunk)]]
+            decoded = _beam(
+                tr.model, tr.params, source, length, tr.config.max_length, beam_width, float(length_penalty)
+            )
+        for i, row in zip(rows, np.asarray(decoded)):
+            out[i] = detokenize(tr.target_vocab.decode(row))
+            if match_case and sentences[i][:1].isupper():
+                out[i] = out[i][:1].upper() + out[i][1:]
+        if progress is not None:
+            progress(len(rows))
+    if progress is not None and len(ids) > len(todo):
+        progress(len(ids) - len(todo))
     return out
 
 
@@ -199,43 +171,81 @@ def _beam(model, params, source, length, max_length, beam_width, length_penalty)
     )[0].ids
 
 
-def evaluate(translator: Translator, pairs: Sequence[tuple[str, str]], *, beam_width: int = 1) -> dict:
-    """Exact match (on normalised tokens) and corpus BLEU (sacrebleu) of translations of ``pairs``."""
+def score_translations(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """Corpus BLEU (cased and case-insensitive) and chrF of sacrebleu, against the raw references."""
     import sacrebleu
 
+    refs = [list(references)]
+    return {
+        "bleu": sacrebleu.corpus_bleu(hypotheses, refs).score,
+        "bleu_uncased": sacrebleu.corpus_bleu(hypotheses, refs, lowercase=True).score,
+        "chrf": sacrebleu.corpus_chrf(hypotheses, refs).score,
+    }
+
+
+def evaluate(
+    translator: Translator,
+    pairs: Sequence[Sequence[str]],
+    *,
+    beam_width: int = 1,
+    length_penalty: float = 0.0,
+) -> dict:
+    """Translate the sources of ``pairs`` and score them against their targets.
+
+    Returns:
+      ``exact_match`` (on normalised tokens, the first letter in either case), ``bleu``/``bleu_uncased``/
+      ``chrf`` (sacrebleu, on the raw references: the model writes lower case and :func:`translate` only
+      restores the first letter's case, so cased BLEU counts the rest against it),
+      ``seconds`` and the first three translations under ``examples``.
+    """
     start = time.perf_counter()
-    hyps = translate(translator, [s for s, _ in pairs], beam_width=beam_width)
-    refs = [detokenize(tokenize(t)) for _, t in pairs]
-    exact = float(np.mean([h == r for h, r in zip(hyps, refs)]))
-    bleu = sacrebleu.corpus_bleu(hyps, [refs]).score
-    return {"exact_match": exact, "bleu": bleu, "seconds": time.perf_counter() - start, "examples": hyps[:3]}
+    hyps = translate(translator, [p[0] for p in pairs], beam_width=beam_width, length_penalty=length_penalty)
+    normalised = [detokenize(tokenize(p[1])) for p in pairs]
+    # match_case only upper-cases a first letter
+    exact = float(np.mean([h[:1].lower() + h[1:] == r for h, r in zip(hyps, normalised)])) if pairs else 0.0
+    scores = score_translations(hyps, [p[1] for p in pairs])
+    return {"exact_match": exact, **scores, "seconds": time.perf_counter() - start, "examples": hyps[:3]}
+
+
+def write_translator_files(config: TranslatorConfig, src: Vocabulary, tgt: Vocabulary, directory) -> None:
+    """Write ``config.json``, ``source_vocab.json`` and ``target_vocab.json`` into ``directory``."""
+    d = pathlib.Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.json").write_text(json.dumps(config._asdict(), indent=1))
+    save_vocabulary(src, d / "source_vocab.json")
+    save_vocabulary(tgt, d / "target_vocab.json")
+
+
+def read_translator_files(directory) -> tuple[TranslatorConfig, Vocabulary, Vocabulary]:
+    """Read what :func:`write_translator_files` wrote."""
+    d = pathlib.Path(directory)
+    if not (d / "config.json").is_file():
+        raise ValueError(
+            f"checkpoint must be a directory written by `jaxrnn train translator`; no config.json in {d}"
+        )
+    fields = json.loads((d / "config.json").read_text())
+    unknown = sorted(set(fields) - set(TranslatorConfig._fields))
+    if unknown:
+        raise ValueError(f"{d / 'config.json'} has fields a TranslatorConfig does not know: {unknown}")
+    config = TranslatorConfig(**fields)
+    return config, load_vocabulary(d / "source_vocab.json"), load_vocabulary(d / "target_vocab.json")
 
 
 def save_translator(translator: Translator, directory: str | os.PathLike) -> None:
-    """Write ``config.json``, ``source_vocab.json``, ``target_vocab.json`` and ``params.npz``."""
-    d = pathlib.Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "config.json").write_text(json.dumps(translator.config._asdict(), indent=1))
-    save_vocabulary(translator.source_vocab, d / "source_vocab.json")
-    save_vocabulary(translator.target_vocab, d / "target_vocab.json")
-    leaves = jax.tree.leaves(translator.params)
-    np.savez(d / "params.npz", *[np.asarray(x) for x in leaves])
+    """Write the config, the vocabularies and the params (a checkpoint under ``checkpoints/``)."""
+    write_translator_files(translator.config, translator.source_vocab, translator.target_vocab, directory)
+    ckpt.save_checkpoint(pathlib.Path(directory) / "checkpoints", 0, {"params": translator.params})
 
 
 def load_translator(directory: str | os.PathLike) -> Translator:
-    """Read a translator written by :func:`save_translator`."""
-    d = pathlib.Path(directory)
-    if not (d / "config.json").is_file():
-        raise ValueError(f"checkpoint must be a directory written by save_translator; no config.json in {d}")
-    config = TranslatorConfig(**json.loads((d / "config.json").read_text()))
-    src, tgt = load_vocabulary(d / "source_vocab.json"), load_vocabulary(d / "target_vocab.json")
+    """Read a translator from a directory written by training or by :func:`save_translator`.
+
+    The params are those of the latest good checkpoint in ``directory/checkpoints``.
+    """
+    config, src, tgt = read_translator_files(directory)
     model = build_model(config, len(src), len(tgt))
+    raw = ckpt.restore_checkpoint(pathlib.Path(directory) / "checkpoints")
+    raw = raw["train_state"] if "train_state" in raw else raw
     template = jax.eval_shape(lambda: init_params(model, jax.random.key(0)))
-    with np.load(d / "params.npz") as data:
-        leaves = [jnp.asarray(data[f"arr_{i}"]) for i in range(len(data.files))]
-    treedef = jax.tree.structure(template)
-    if treedef.num_leaves != len(leaves):
-        raise ValueError(
-            f"params.npz holds {len(leaves)} arrays; the config's model needs {treedef.num_leaves}"
-        )
-    return Translator(config, model, jax.tree.unflatten(treedef, leaves), src, tgt)
+    params = ckpt.structure_like(template, raw["params"], directory)
+    return Translator(config, model, jax.tree.map(jnp.asarray, params), src, tgt)

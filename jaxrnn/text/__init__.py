@@ -1,7 +1,9 @@
-"""Text pipeline: tokenizer, vocabulary, Tatoeba reader, numbers corpus, bucketing; WordNet and word2vec."""
+"""Text pipeline: tokenizer, vocabulary, Tatoeba and gettext readers, numbers corpus, bucketing;
+WordNet and word2vec."""
 
-from jaxrnn.text.bucketing import Batch, batches, bucketize, encode_source, make_batch
-from jaxrnn.text.corpus import read_tatoeba, split_pairs
+from jaxrnn.text.bucketing import Batch, auto_buckets, batches, bucketize, encode_source, make_batch
+from jaxrnn.text.corpus import read_tatoeba, source_hash, split_pairs
+from jaxrnn.text.gettext_corpus import clean_message, gettext_pairs, read_mo
 from jaxrnn.text.numbers_fr import english_number, french_number, numbers_corpus
 from jaxrnn.text.vocab import (
     EOS,
@@ -43,22 +45,27 @@ __all__ = [
     "Vocabulary",
     "Word2VecConfig",
     "Word2VecParams",
+    "auto_buckets",
     "batches",
     "bucketize",
     "build_vocabulary",
+    "clean_message",
     "detokenize",
     "encode_source",
     "english_number",
     "french_number",
+    "gettext_pairs",
     "gloss_corpus",
     "load_vocabulary",
     "load_word2vec_format",
     "make_batch",
     "numbers_corpus",
+    "read_mo",
     "read_tatoeba",
     "read_wordnet",
     "save_vocabulary",
     "save_word2vec_format",
+    "source_hash",
     "split_pairs",
     "tokenize",
     "train_word2vec",

@@ -64,6 +64,25 @@ def make_batch(
     return Batch(source, lengths, decoder_input, target, weights)
 
 
+def auto_buckets(
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    quantiles: Sequence[float] = (0.2, 0.4, 0.6, 0.8, 0.95),
+) -> list[tuple[int, int]]:
+    """Bucket sizes from the data: ``(S_q, T_q)`` at each quantile of the source and of the target
+    length (+1 for ``<eos>``), and the longest of each last, so every pair fits one.
+
+    Source and target lengths of translations go together, so most pairs fit the bucket of their own
+    quantile and little padding is computed; each size is one compiled shape of the training step.
+    """
+    src = np.array([len(s) for s, _ in pairs])
+    tgt = np.array([len(t) + 1 for _, t in pairs])
+    sizes = {
+        (int(np.quantile(src, q, method="higher")), int(np.quantile(tgt, q, method="higher")))
+        for q in quantiles
+    }
+    return sorted(sizes | {(int(src.max()), int(tgt.max()))})
+
+
 def bucketize(
     pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
     buckets: Sequence[tuple[int, int]] | None = None,
@@ -75,7 +94,7 @@ def bucketize(
     Args:
       pairs: ``(source_ids, target_ids)`` without ``<go>``/``<eos>``.
       buckets: ``(S, T)`` sizes, as in TF's seq2seq tutorial ``[(5, 10), (10, 15), (20, 25), (40, 50)]``;
-        ``T`` must leave room for ``<eos>``. None: one bucket per quartile of source length.
+        ``T`` must leave room for ``<eos>``. None: :func:`auto_buckets`.
       reverse_source: reverse each source sentence (on by default, as in Sutskever et al. 2014).
 
     Returns:
@@ -87,15 +106,12 @@ def bucketize(
     if not pairs:
         raise ValueError("pairs must be non-empty; got 0 pairs")
     if buckets is None:
-        src = np.array([len(s) for s, _ in pairs])
-        widths = sorted({int(np.quantile(src, q, method="higher")) for q in (0.25, 0.5, 0.75, 1.0)})
-        buckets = []
-        for w in widths:
-            longest = max(len(t) for s, t in pairs if len(s) <= w)
-            buckets.append((w, longest + 1))
-        # later buckets must hold every target of their sources too
-        buckets = [(w, max(t for _, t in buckets[i:])) for i, (w, _) in enumerate(buckets)]
-    buckets = sorted(tuple(b) for b in buckets)
+        buckets = auto_buckets(pairs)
+    if any(len(b) != 2 or min(b) < 1 for b in buckets):
+        raise ValueError(
+            f"buckets must be (source_width, target_width) pairs of positive ints; got {buckets}"
+        )
+    buckets = sorted((int(b[0]), int(b[1])) for b in buckets)
     groups: list[list] = [[] for _ in buckets]
     for i, (s, t) in enumerate(pairs):
         for b, (sw, tw) in enumerate(buckets):
