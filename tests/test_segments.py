@@ -12,7 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from cell_configs import random_params, random_state
+from cell_configs import random_params, random_state, to_numpy_state
+from numpy_reference import gru_step, lstm_step, np64
 
 import jaxrnn
 from jaxrnn import fused
@@ -148,6 +149,40 @@ def test_bidirectional_reverses_each_segment_within_itself(x64):
     got = jax.jit(jax.value_and_grad(packed, argnums=(0, 1, 2), has_aux=True))(params, params_bw, x)
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, w, atol=1e-12)
+
+
+def _numpy_packed(step, params, x, h0, reverse):
+    """NumPy float64: each segment from its row's initial state, step by step (reversed within itself)."""
+    p, x = np64(params), np.asarray(x, np.float64)
+    outputs, finals = np.zeros((B, T, 4)), []
+    for b, lengths in enumerate(segment_lengths(IDS)):
+        start = 0
+        for n in lengths:
+            state = jax.tree.map(lambda a, b=b: a[b : b + 1], h0)
+            for t in range(start, start + n)[::-1] if reverse else range(start, start + n):
+                state, y = step(p, state, x[b : b + 1, t])
+                outputs[b, t] = y[0]
+            start += n
+        finals.append(state)
+    return outputs, jax.tree.map(lambda *a: np.concatenate(a), *finals)
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("name, step", [("lstm", lstm_step), ("gru", gru_step)])
+def test_numpy_reference_time_major_and_list_inputs(name, step, reverse):
+    """Float32 against NumPy float64, through the layouts: time-major arrays and the static list form."""
+    cell = CELLS[name]()
+    params = random_params(cell, jax.random.key(0), F)
+    x = jax.random.normal(jax.random.key(1), (B, T, F))
+    h0 = random_state(cell, jax.random.key(2), B)
+    want_y, want_s = _numpy_packed(step, params, x, to_numpy_state(h0), reverse)
+    kw = dict(segment_ids=IDS, initial_state=h0, reverse=reverse)
+    y_tm, s_tm = jaxrnn.dynamic_unroll(cell, params, jnp.swapaxes(x, 0, 1), time_major=True, **kw)
+    y_list, s_list = jaxrnn.static_unroll(cell, params, list(jnp.swapaxes(x, 0, 1)), **kw)
+    for y, s in [(jnp.swapaxes(y_tm, 0, 1), s_tm), (jnp.stack(y_list, axis=1), s_list)]:
+        np.testing.assert_allclose(y, want_y, atol=1e-5)
+        for g, w in zip(jax.tree.leaves(s), jax.tree.leaves(want_s)):
+            np.testing.assert_allclose(g, w, atol=1e-5)
 
 
 WRAPPED = {
