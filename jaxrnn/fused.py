@@ -47,6 +47,8 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
     projections, residuals and dropout at inference around them), or is a
     :func:`jaxrnn.stack_cells` whose every layer does; ``"scan"`` otherwise
     (peepholes, ``num_proj``, GRUs, dropout while training, custom cells).
+    Masking does not change the path: ``sequence_length`` and packed rows'
+    ``segment_ids`` (a reset reads the initial state) run fused alike.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.
