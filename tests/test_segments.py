@@ -170,7 +170,7 @@ def _numpy_packed(step, params, x, h0, reverse):
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 @pytest.mark.parametrize("name, step", [("lstm", lstm_step), ("gru", gru_step)])
 def test_numpy_reference_time_major_and_list_inputs(name, step, reverse):
-    """Float32 against NumPy float64, through the layouts: time-major arrays and the static list form."""
+    """Float32 against NumPy float64: time-major arrays, the static list form, ``remat=True``."""
     cell = CELLS[name]()
     params = random_params(cell, jax.random.key(0), F)
     x = jax.random.normal(jax.random.key(1), (B, T, F))
@@ -179,7 +179,8 @@ def test_numpy_reference_time_major_and_list_inputs(name, step, reverse):
     kw = dict(segment_ids=IDS, initial_state=h0, reverse=reverse)
     y_tm, s_tm = jaxrnn.dynamic_unroll(cell, params, jnp.swapaxes(x, 0, 1), time_major=True, **kw)
     y_list, s_list = jaxrnn.static_unroll(cell, params, list(jnp.swapaxes(x, 0, 1)), **kw)
-    for y, s in [(jnp.swapaxes(y_tm, 0, 1), s_tm), (jnp.stack(y_list, axis=1), s_list)]:
+    y_remat, s_remat = jaxrnn.dynamic_unroll(cell, params, x, remat=True, **kw)
+    for y, s in [(jnp.swapaxes(y_tm, 0, 1), s_tm), (jnp.stack(y_list, axis=1), s_list), (y_remat, s_remat)]:
         np.testing.assert_allclose(y, want_y, atol=1e-5)
         for g, w in zip(jax.tree.leaves(s), jax.tree.leaves(want_s)):
             np.testing.assert_allclose(g, w, atol=1e-5)
