@@ -14,6 +14,7 @@ from jaxrnn.fused import unroll_path
 from jaxrnn.layer_norm import layer_norm_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.linear_rnn import LRUState, lru, min_gru, min_lstm
+from jaxrnn.packing import pack_sequences, packing_plan, segment_final_states
 from jaxrnn.padding import PaddedTokens, embed_padded, lengths_from_padding, segment_ids_from_tokens
 from jaxrnn.parallel import (
     data_parallel_train_step,
@@ -74,6 +75,8 @@ __all__ = [
     "min_lstm",
     "NonFiniteLossError",
     "output_projection",
+    "pack_sequences",
+    "packing_plan",
     "PaddedTokens",
     "pipelined_unroll",
     "Recurrence",
@@ -84,6 +87,7 @@ __all__ = [
     "restore_checkpoint",
     "reverse_sequence",
     "save_checkpoint",
+    "segment_final_states",
     "segment_ids_from_tokens",
     "shard_batch",
     "stack_cells",

@@ -12,6 +12,12 @@ backward recomputes the gates from ``z`` (for a basic cell whose activation's
 derivative is a function of its output, only the states). The ``readout`` runs
 after the loop on all steps at once, under plain autodiff. Gradients equal
 autodiff of the plain scan up to float rounding (``tests/test_fused.py``).
+
+Packed rows (``segment_ids``) arrive as a ``[T, B]`` ``resets`` mask: a reset
+step reads the initial state instead of the previous one (forward), and in
+the backward pass the cotangent of its previous state flows to the initial
+state (accumulated over all resets), not to step ``t - 1``
+(``tests/test_segments.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
     projections, residuals and dropout at inference around them), or is a
     :func:`jaxrnn.stack_cells` whose every layer does; ``"scan"`` otherwise
     (peepholes, ``num_proj``, GRUs, dropout while training, custom cells).
+    Masking does not change the path: ``sequence_length`` and packed rows'
+    ``segment_ids`` (a reset reads the initial state) run fused alike.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.
@@ -82,6 +90,7 @@ def fused_unroll(
     *,
     unroll: int = 1,
     window_rows: int = WINDOW_ROWS,
+    resets: Array | None = None,
 ) -> tuple[State, Array]:
     """Run ``cell`` over time-major ``xs`` like ``lax.scan`` over its ``apply``, masked, with the fused VJP.
 
@@ -94,6 +103,9 @@ def fused_unroll(
       unroll: passed to every ``lax.scan`` loop.
       window_rows: about how many (steps x batch) rows one backward window's
         weight-gradient GEMM gets (:func:`window_steps`).
+      resets: ``[T, B]`` booleans (:func:`jaxrnn.masking.segment_resets`), or
+        None; where True the step reads ``state`` (the row's initial state)
+        instead of the previous step's.
 
     Returns:
       ``(final_state, outputs [T, B, output_size])``.
@@ -107,12 +119,14 @@ def fused_unroll(
         # frozen and zero either way, so what the layer below sends there does not matter)
         finals = []
         for layer, p, s in zip(rec.cells, params, rec.split(state)):
-            s, xs = fused_unroll(layer, p, xs, s, lengths, unroll=unroll, window_rows=window_rows)
+            s, xs = fused_unroll(
+                layer, p, xs, s, lengths, unroll=unroll, window_rows=window_rows, resets=resets
+            )
             finals.append(s)
         return rec.join(tuple(finals)), xs
     assert isinstance(rec, Recurrence), "fused_unroll needs a cell whose unroll_path is 'fused'"
     wx, wh, b = rec.weights(params)
-    final, ys = _make(rec, unroll, window_rows)(wx, wh, b, xs, state, lengths)
+    final, ys = _make(rec, unroll, window_rows)(wx, wh, b, xs, state, lengths, resets)
     if rec.readout is not None:
         ys = rec.readout(params, xs, ys)
         if lengths is not None:
@@ -121,7 +135,7 @@ def fused_unroll(
 
 
 def _make(rec: Recurrence, unroll: int, window_rows: int):
-    """The custom-VJP loop ``(Wx, Wh, b, xs, state, lengths) -> (final_state, ys)`` for ``rec``."""
+    """The custom-VJP loop ``(Wx, Wh, b, xs, state, lengths, resets) -> (final_state, ys)`` for ``rec``."""
     hidden, derivative = rec.hidden, rec.derivative_from_output
 
     def masked_gates(z, state, valid):
@@ -129,15 +143,18 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         new_state, y = rec.combine(z, jnp.zeros((), z.dtype), state)
         return masking.masked_step(valid, new_state, state, y)
 
-    def forward(wx, wh, b, xs, state, lengths, keep):
+    def forward(wx, wh, b, xs, state, lengths, resets, keep):
         # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
         # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
         concat = _same_dtype(xs, hidden(state), wx, wh, b)
         w = jnp.concatenate([wx, wh], axis=0) if concat else None
         # with the activation's derivative known from its output, the output is the state: keep only that
         outputs_are_states = keep and derivative is not None
+        initial = state
 
-        def cell_step(state, t, x):
+        def cell_step(state, t, x, reset):
+            # a new segment reads the row's initial state, not the previous segment's last state
+            state = masking.restart(reset, initial, state)
             if concat:
                 z = matmul(jnp.concatenate([x, hidden(state)], axis=-1), w)
                 z = z + row(b, z)
@@ -148,16 +165,16 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             new_state, y = masked_gates(z, state, masking.valid_at(t, lengths))
             return z, new_state, y
 
-        def body(state, t_and_x):
-            _, new_state, y = cell_step(state, *t_and_x)
+        def body(state, step):
+            _, new_state, y = cell_step(state, *step)
             return new_state, (None, y)
 
         num_steps = xs.shape[0]
         steps = jnp.arange(num_steps, dtype=jnp.int32)
         if not keep:
             if lengths is not None and unroll == 1:
-                return _until_longest(body, state, xs, lengths), None
-            final, (_, ys) = lax.scan(body, state, (steps, xs), unroll=unroll)
+                return _until_longest(body, state, (xs, resets), lengths), None
+            final, (_, ys) = lax.scan(body, state, (steps, xs, resets), unroll=unroll)
             return (final, ys), None
 
         def keeping_body(carry, t_and_x):
@@ -170,7 +187,7 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             return (new_state, kept), None if outputs_are_states else (z, y)
 
         kept = jax.tree.map(lambda s: jnp.zeros((num_steps + 1, *s.shape), s.dtype).at[0].set(s), state)
-        (final, kept), per_step = lax.scan(keeping_body, (state, kept), (steps, xs), unroll=unroll)
+        (final, kept), per_step = lax.scan(keeping_body, (state, kept), (steps, xs, resets), unroll=unroll)
         if outputs_are_states:
             ys = kept[1:]
             if lengths is not None:
@@ -180,16 +197,18 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         return (final, ys), (zs, kept)
 
     @jax.custom_vjp
-    def run(wx, wh, b, xs, state, lengths):
-        return forward(wx, wh, b, xs, state, lengths, keep=False)[0]
+    def run(wx, wh, b, xs, state, lengths, resets):
+        return forward(wx, wh, b, xs, state, lengths, resets, keep=False)[0]
 
     def run_fwd(*args):
-        wx, wh, b, xs, state, lengths = jax.tree.map(lambda p: p.value, args)
-        out, (zs, states) = forward(wx, wh, b, xs, state, lengths, keep=True)
-        return out, (wx, wh, b, xs, lengths, zs, states)
+        wx, wh, b, xs, state, lengths, resets = jax.tree.map(lambda p: p.value, args)
+        out, (zs, states) = forward(wx, wh, b, xs, state, lengths, resets, keep=True)
+        return out, (wx, wh, b, xs, lengths, resets, zs, states)
 
     def run_bwd(residuals, cotangents):
-        p_wx, p_wh, p_b, xs, lengths, zs, states = residuals
+        p_wx, p_wh, p_b, xs, lengths, resets, zs, states = residuals
+        # row 0 of the kept states is the initial state, which every reset step reads
+        initial = jax.tree.map(lambda s: s[0], states)
         d_final, d_ys = cotangents
         d_final = jax.tree.map(_instantiate, d_final, jax.tree.map(lambda s: s[0], states), is_leaf=_is_zero)
         # no output cotangent at all when only the final state is used (a sequence classifier)
@@ -206,14 +225,18 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         def at(a, t):
             return None if a is None else lax.dynamic_index_in_dim(a, t, keepdims=False)
 
-        def step(d_state, t, end):
-            state = jax.tree.map(lambda s: at(s, t), states)
+        def step(carry, t, end):
+            d_state, d_initial = carry
             new_state = jax.tree.map(lambda s: at(s, t + 1), states)
             d_y = at(d_ys, t)
             valid = masking.valid_at(t, lengths)
             if partial:
                 # a step of the first window that the second one owns: skip it like a step past the end
                 valid = (t < end) if valid is None else valid & (t < end)
+            reset = at(resets, t)
+            if reset is not None and valid is not None:
+                reset = reset & valid  # a skipped step must not send its cotangent to the initial state
+            state = masking.restart(reset, initial, jax.tree.map(lambda s: at(s, t), states))
             if zs is None:
                 # h = activation(z) is both the new state and the output, so dz comes from h alone
                 d_h = d_state if d_y is None else d_state + d_y
@@ -230,19 +253,32 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             # the recurrent GEMM's share: z depends on hidden(state) through hidden(state) @ Wh
             _, hidden_vjp = jax.vjp(hidden, state)
             (d_hidden,) = hidden_vjp(dz @ wh_t)
-            return jax.tree.map(jnp.add, d_prev, d_hidden), dz
+            d_read = jax.tree.map(jnp.add, d_prev, d_hidden)
+            if reset is None:
+                return (d_read, d_initial), dz
+            # a reset step read the initial state: its cotangent goes there, and none to step t - 1
+            d_initial = jax.tree.map(jnp.add, d_initial, masking.zero_invalid(reset, d_read))
+            d_read = masking.zero_invalid(~reset, d_read)
+            return (d_read, d_initial), dz
 
         def window(carry, index):
             """The reverse loop over one window's steps, then its weight gradients in one GEMM each."""
-            d_state, d_wx, d_wh, d_b, d_xs = carry
+            d_state, d_initial, d_wx, d_wh, d_b, d_xs = carry
             start = jnp.maximum(first_end + (index - 1) * size, 0)
             end = first_end + index * size
             steps = start + jnp.arange(size, dtype=jnp.int32)
-            d_state, dzs = lax.scan(lambda d, t: step(d, t, end), d_state, steps, reverse=True, unroll=unroll)
+            (d_state, d_initial), dzs = lax.scan(
+                lambda d, t: step(d, t, end), (d_state, d_initial), steps, reverse=True, unroll=unroll
+            )
             # summed over the window's steps and the batch; dz is 0 where a step was skipped
             dz2 = dzs.reshape(-1, dzs.shape[-1])
             x2 = lax.dynamic_slice_in_dim(xs, start, size).reshape(dz2.shape[0], -1)
-            h2 = hidden(jax.tree.map(lambda s: lax.dynamic_slice_in_dim(s, start, size), states))
+            read = jax.tree.map(lambda s: lax.dynamic_slice_in_dim(s, start, size), states)
+            if resets is not None:
+                # the states the steps read: the initial state at a reset
+                window_resets = lax.dynamic_slice_in_dim(resets, start, size)
+                read = masking.restart(window_resets, jax.tree.map(lambda s: s[None], initial), read)
+            h2 = hidden(read)
             d_wx = d_wx + x2.T.astype(dtype) @ dz2
             d_wh = d_wh + h2.reshape(dz2.shape[0], -1).T @ dz2
             d_b = d_b + jnp.sum(dz2, axis=0)
@@ -250,41 +286,49 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             # added, not written: the partial first window overlaps the second one (with dz = 0 there)
             d_x = lax.dynamic_slice_in_dim(d_xs, start, size) + d_x
             d_xs = lax.dynamic_update_slice_in_dim(d_xs, d_x, start, 0)
-            return (d_state, d_wx, d_wh, d_b, d_xs), None
+            return (d_state, d_initial, d_wx, d_wh, d_b, d_xs), None
 
         gates_width = p_b.shape[-1]
         carry = (
             d_final,
+            None if resets is None else jax.tree.map(jnp.zeros_like, d_final),
             jnp.zeros((xs.shape[-1], gates_width), dtype),
             jnp.zeros((p_wh.shape[0], gates_width), dtype),
             jnp.zeros((gates_width,), dtype),
             jnp.zeros_like(xs),
         )
-        (d_state0, d_wx, d_wh, d_b, d_xs), _ = lax.scan(
+        (d_state0, d_initial, d_wx, d_wh, d_b, d_xs), _ = lax.scan(
             window, carry, jnp.arange(windows, dtype=jnp.int32), reverse=True
         )
-        return d_wx.astype(p_wx.dtype), d_wh.astype(p_wh.dtype), d_b.astype(p_b.dtype), d_xs, d_state0, None
+        if d_initial is not None:
+            d_state0 = jax.tree.map(jnp.add, d_state0, d_initial)
+        grads = d_wx.astype(p_wx.dtype), d_wh.astype(p_wh.dtype), d_b.astype(p_b.dtype), d_xs, d_state0
+        return (*grads, None, None)
 
     run.defvjp(run_fwd, run_bwd, symbolic_zeros=True)
     return run
 
 
-def _until_longest(body: Any, state: State, xs: Array, lengths: Array) -> tuple[State, Array]:
-    """Run ``body`` over ``xs: [T, ...]`` like ``lax.scan``, but only up to the longest sequence's end.
+def _until_longest(body: Any, state: State, xs: Any, lengths: Array) -> tuple[State, Array]:
+    """Run ``body`` over ``xs`` (a pytree of ``[T, ...]``) like ``lax.scan``, but only up to the longest end.
 
     Inference only (a ``while_loop`` has no reverse-mode derivative): a batch
     padded to ``T`` whose sequences all end by ``max(lengths)`` costs
     ``max(lengths)`` steps, not ``T``. The outputs past that are the zeros the
     mask would have written.
     """
-    num_steps = xs.shape[0]
-    _, (_, y_shape) = jax.eval_shape(body, state, (jnp.int32(0), xs[0]))
+    num_steps = jax.tree.leaves(xs)[0].shape[0]
+
+    def at(t):
+        return jax.tree.map(lambda a: lax.dynamic_index_in_dim(a, t, keepdims=False), xs)
+
+    _, (_, y_shape) = jax.eval_shape(body, state, (jnp.int32(0), *at(jnp.int32(0))))
     ys = jnp.zeros((num_steps, *y_shape.shape), y_shape.dtype)
     stop = jnp.minimum(jnp.max(lengths, initial=0), num_steps).astype(jnp.int32)
 
     def step(carry):
         t, state, ys = carry
-        state, (_, y) = body(state, (t, lax.dynamic_index_in_dim(xs, t, keepdims=False)))
+        state, (_, y) = body(state, (t, *at(t)))
         return t + 1, state, lax.dynamic_update_index_in_dim(ys, y, t, 0)
 
     _, final, ys = lax.while_loop(lambda carry: carry[0] < stop, step, (jnp.int32(0), state, ys))

@@ -6,6 +6,13 @@ sequence_length[b]``; past that the output is exactly zero and the carry frozen
 padded inputs). ``reverse`` reverses each sequence within its own length (TF's
 ``reverse_sequence``). Masks are ``[batch]`` booleans broadcast over any
 trailing shape (``[B, H]`` and ``[B, H, W, C]`` carries alike).
+
+Packed rows (``segment_ids: [batch, time]``, :mod:`jaxrnn.segments`) reuse the
+same machinery: padding (id 0) is trailing only, so it is ``sequence_length``
+= the count of non-zero ids, plus a ``[time, batch]`` ``resets`` mask where a
+new segment starts; there the step reads the row's initial state instead of
+the previous state (:func:`restart`), and ``reverse`` reverses each segment
+within itself.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
-from jaxrnn import _checks
+from jaxrnn import _checks, segments
 from jaxrnn.cells import Cell
 
 Array = jax.Array
@@ -30,13 +38,17 @@ def prepare(
     initial_state: Any = None,
     time_major: bool = False,
     key: Any = None,
+    segment_ids: Any = None,
 ) -> tuple[Array, Array | None, Any]:
     """Check an unroller's arguments before tracing; return ``(xs [T, B, F], lengths [B] | None, carry)``.
 
     ``params`` are compared with ``jax.eval_shape(cell.init, ...)``; ``inputs`` are
     ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``); the
     carry is ``initial_state`` (checked against ``cell.zero_state``) or zeros in the
-    inputs' dtype. Raises ``ValueError``/``TypeError`` naming the argument.
+    inputs' dtype. With ``segment_ids`` (``[batch, time]``, never with
+    ``sequence_length``) the lengths are each row's count of non-padding steps;
+    get the reset mask with :func:`segment_resets`. Raises
+    ``ValueError``/``TypeError`` naming the argument.
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")
@@ -50,7 +62,13 @@ def prepare(
     if num_steps == 0:
         raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
     _checks.check_params("inputs", cell, params, features)
-    lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
+    if segment_ids is not None:
+        segments.check_masking(sequence_length, segment_ids, batch_size, num_steps)
+        ids = jnp.asarray(segment_ids, jnp.int32)
+        # padding is trailing only (checked), so it is exactly "past the row's length"
+        lengths = jnp.sum(ids != 0, axis=1, dtype=jnp.int32)
+    else:
+        lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
     if initial_state is None:
         return xs, lengths, cell.zero_state(batch_size, xs.dtype)
     expected = jax.eval_shape(lambda: cell.zero_state(batch_size, xs.dtype))
@@ -63,23 +81,57 @@ def swap_time(x: Array, time_major: bool) -> Array:
     return x if time_major else jnp.swapaxes(x, 0, 1)
 
 
-def reverse_sequence(x: Array, sequence_length: Array | None) -> Array:
+def reverse_sequence(x: Array, sequence_length: Array | None, resets: Array | None = None) -> Array:
     """Reverse each sequence of a time-major array within its own length (TF ``reverse_sequence``).
 
     Args:
       x: ``[time, batch, ...]``.
       sequence_length: ``[batch]`` ints, or None to flip the whole time axis.
+      resets: ``[time, batch]`` booleans from :func:`segment_resets`, or None:
+        then each segment is reversed within itself (segments stay in place).
 
     Returns:
       ``[time, batch, ...]`` where ``out[t, b] = x[len_b - 1 - t, b]`` for
-      ``t < len_b`` and ``out[t, b] = x[t, b]`` past it.
+      ``t < len_b`` and ``out[t, b] = x[t, b]`` past it (with ``resets``:
+      ``out[t, b] = x[start + end - t, b]`` for ``t`` in segment ``[start, end]``).
     """
-    if sequence_length is None:
+    if sequence_length is None and resets is None:
         return jnp.flip(x, axis=0)
-    t = jnp.arange(x.shape[0], dtype=jnp.int32)[:, None]
-    lengths = jnp.asarray(sequence_length, jnp.int32)[None, :]
-    index = jnp.where(t < lengths, lengths - 1 - t, t)
+    num_steps = x.shape[0]
+    t = jnp.arange(num_steps, dtype=jnp.int32)[:, None]
+    if sequence_length is None:
+        lengths = jnp.full((1, x.shape[1]), num_steps, jnp.int32)
+    else:
+        lengths = jnp.asarray(sequence_length, jnp.int32)[None, :]
+    if resets is None:
+        index = jnp.where(t < lengths, lengths - 1 - t, t)
+    else:
+        starts = resets | (t == 0)
+        start = lax.cummax(jnp.where(starts, t, 0), axis=0)
+        # the next segment's start after t (or T), found by a reverse running minimum
+        next_start = lax.cummin(jnp.where(starts, t, num_steps), axis=0, reverse=True)
+        next_start = jnp.concatenate([next_start[1:], jnp.full_like(next_start[:1], num_steps)], axis=0)
+        end = jnp.minimum(next_start, lengths) - 1
+        index = jnp.where(t < lengths, start + end - t, t)
     return jnp.take_along_axis(x, index.reshape(index.shape + (1,) * (x.ndim - 2)), axis=0)
+
+
+def segment_resets(segment_ids: Any) -> Array | None:
+    """``[time, batch]`` booleans, True where a new segment starts after step 0; None without ids.
+
+    ``segment_ids`` must have passed :func:`prepare` (or
+    :func:`jaxrnn.segments.check_segment_ids`).
+    """
+    if segment_ids is None:
+        return None
+    return segments.segment_masks(jnp.asarray(segment_ids, jnp.int32)).reset
+
+
+def restart(reset: Array | None, initial: Any, state: Any) -> Any:
+    """The carry a step reads: the row's ``initial`` state where ``reset: [B]``, ``state`` elsewhere."""
+    if reset is None:
+        return state
+    return jax.tree.map(lambda i, s: jnp.where(mask_like(reset, s), i, s), initial, state)
 
 
 def mask_like(valid: Array, leaf: Array) -> Array:

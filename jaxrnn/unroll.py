@@ -8,6 +8,12 @@ order. They differ only in how the loop is built: ``static_unroll`` traces
 the length); ``dynamic_unroll`` traces it once and loops with ``lax.scan``, or,
 for cells that declare their :class:`~jaxrnn.cells.Recurrence`, runs the fused
 loop of :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path` says which).
+
+All three also take packed rows, ``segment_ids: [batch, time]`` ints instead of
+``sequence_length`` (:mod:`jaxrnn.segments`): where the id changes the state
+restarts from the row's initial state, id 0 is trailing padding; the results
+equal unrolling each segment on its own (:func:`jaxrnn.segment_final_states`
+gives every segment's final state).
 """
 
 from __future__ import annotations
@@ -27,11 +33,15 @@ from jaxrnn.masking import reverse_sequence
 Array = jax.Array
 
 
-def _masked_apply(cell: Cell, params: Params, lengths: Array | None, key: Array | None, training: Any):
-    """A ``(state, (t, x)) -> (state, y)`` scan body: ``cell.apply`` plus the length mask."""
+def _masked_apply(
+    cell: Cell, params: Params, lengths: Array | None, key: Array | None, training: Any, initial: State
+):
+    """A ``(state, (t, x, reset)) -> (state, y)`` scan body: ``cell.apply`` plus length and reset masks."""
 
-    def body(state, t_and_x):
-        t, x = t_and_x
+    def body(state, step):
+        t, x, reset = step
+        # a new segment reads the row's initial state, not the previous segment's last state
+        state = masking.restart(reset, initial, state)
         new_state, y = cell.apply(params, state, x, key=key, training=training, time_step=t)
         # freeze the state past each sequence's end and zero its output, as TF's dynamic_rnn does
         return masking.masked_step(masking.valid_at(t, lengths), new_state, state, y)
@@ -50,6 +60,7 @@ def static_unroll(
     reverse: bool = False,
     key: Array | None = None,
     training: bool = False,
+    segment_ids: Array | None = None,
 ) -> tuple[Array | list[Array], State]:
     """Unroll ``cell`` with a Python loop: one traced step per time step (TF ``static_rnn``).
 
@@ -75,14 +86,20 @@ def static_unroll(
       key: PRNG key for stochastic cells (dropout); each step receives it with
         its ``time_step`` and folds it in as it needs.
       training: passed to the cell; dropout is active only when True.
+      segment_ids: ``[batch, time]`` ints for packed rows, instead of
+        ``sequence_length``: where the id changes the state restarts from the
+        row's initial state; id 0 marks trailing padding (zero outputs, frozen
+        state); ``reverse`` reverses each segment within itself.
 
     Returns:
       ``(outputs, final_state)``: outputs ``[batch, time, output_size]`` (or a
       list of ``[batch, output_size]``), zero past each sequence's length; the
-      final state is the state after each sequence's last valid step.
+      final state is the state after each sequence's last valid step (with
+      ``segment_ids``: after each row's last segment).
 
     Raises:
-      ValueError, TypeError: on bad shapes, dtypes or lengths, before tracing.
+      ValueError, TypeError: on bad shapes, dtypes, lengths or segment ids (or
+        both ``sequence_length`` and ``segment_ids``), before tracing.
     """
     as_list = isinstance(inputs, (list, tuple))
     if as_list:
@@ -100,17 +117,18 @@ def static_unroll(
         time_major = True
     xs, lengths, state = masking.prepare(
         cell, params, inputs, sequence_length=sequence_length, initial_state=initial_state,
-        time_major=time_major, key=key,
+        time_major=time_major, key=key, segment_ids=segment_ids,
     )  # fmt: skip
+    resets = masking.segment_resets(segment_ids)
     if reverse:
-        xs = reverse_sequence(xs, lengths)
-    body = _masked_apply(cell, params, lengths, key, training)
+        xs = reverse_sequence(xs, lengths, resets)
+    body = _masked_apply(cell, params, lengths, key, training, state)
     outputs = []
     for t in range(xs.shape[0]):
-        state, y = body(state, (jnp.int32(t), xs[t]))
+        state, y = body(state, (jnp.int32(t), xs[t], None if resets is None else resets[t]))
         outputs.append(y)
     if reverse:
-        outputs = list(reverse_sequence(jnp.stack(outputs), lengths))
+        outputs = list(reverse_sequence(jnp.stack(outputs), lengths, resets))
     if as_list:
         return list(outputs), state
     return masking.swap_time(jnp.stack(outputs), time_major), state
@@ -130,6 +148,7 @@ def dynamic_unroll(
     fused: bool = True,
     key: Array | None = None,
     training: bool = False,
+    segment_ids: Array | None = None,
 ) -> tuple[Array, State]:
     """Unroll ``cell`` with ``lax.scan``: one traced step, compiled once (TF ``dynamic_rnn``).
 
@@ -138,7 +157,8 @@ def dynamic_unroll(
 
     Args:
       cell, params, sequence_length, initial_state, time_major, reverse, key,
-        training: as in :func:`static_unroll`.
+        training, segment_ids: as in :func:`static_unroll` (the fused path
+        handles ``segment_ids`` too: a reset step reads the initial state).
       inputs: ``[batch, time, features]`` (``[time, batch, features]`` when
         ``time_major``).
       unroll: passed to ``lax.scan``: how many steps each loop iteration runs.
@@ -180,28 +200,29 @@ def dynamic_unroll(
         raise TypeError(f"fused must be a bool; got {fused!r}")
     xs, lengths, state = masking.prepare(
         cell, params, inputs, sequence_length=sequence_length, initial_state=initial_state,
-        time_major=time_major, key=key,
+        time_major=time_major, key=key, segment_ids=segment_ids,
     )  # fmt: skip
+    resets = masking.segment_resets(segment_ids)
     if reverse:
-        xs = reverse_sequence(xs, lengths)
+        xs = reverse_sequence(xs, lengths, resets)
     if (
         fused
         and not remat
         and fused_module.unroll_path(cell, params, training=training) == "fused"
         and not fused_module.in_forward_mode(params, xs, state)
     ):
-        state, ys = fused_module.fused_unroll(cell, params, xs, state, lengths, unroll=unroll)
+        state, ys = fused_module.fused_unroll(cell, params, xs, state, lengths, unroll=unroll, resets=resets)
     else:
         # the input product stays inside the loop: on XLA:CPU the per-step [B, F] x [F, G*H] product
         # rides along the latency-bound recurrent GEMM almost for free, while a hoisted one with short
         # F is slow and its [T, B, G*H] result is kept for backprop (bench/RESULTS.md)
-        body = _masked_apply(cell, params, lengths, key, training)
+        body = _masked_apply(cell, params, lengths, key, training, state)
         if remat:
             body = jax.checkpoint(body)
         steps = jnp.arange(xs.shape[0], dtype=jnp.int32)
-        state, ys = lax.scan(body, state, (steps, xs), unroll=unroll)
+        state, ys = lax.scan(body, state, (steps, xs, resets), unroll=unroll)
     if reverse:
-        ys = reverse_sequence(ys, lengths)
+        ys = reverse_sequence(ys, lengths, resets)
     return masking.swap_time(ys, time_major), state
 
 
@@ -218,6 +239,7 @@ def bidirectional_unroll(
     time_major: bool = False,
     key: Array | None = None,
     training: bool = False,
+    segment_ids: Array | None = None,
     **scan_options: Any,
 ) -> tuple[tuple[Array, Array], tuple[State, State]]:
     """Run a forward and a backward cell over the inputs (TF ``bidirectional_dynamic_rnn``).
@@ -228,8 +250,10 @@ def bidirectional_unroll(
     Args:
       cell_fw, cell_bw: the two cells (may differ).
       params_fw, params_bw: their parameters.
-      inputs, sequence_length, time_major, key, training: as in
-        :func:`dynamic_unroll`; the two directions get independent keys.
+      inputs, sequence_length, time_major, key, training, segment_ids: as in
+        :func:`dynamic_unroll`; the two directions get independent keys; with
+        ``segment_ids`` the backward cell reads each segment from its last step
+        to its first, starting from ``initial_state_bw``.
       initial_state_fw, initial_state_bw: optional initial states.
       **scan_options: ``unroll`` / ``remat`` / ``fused`` for :func:`dynamic_unroll`.
 
@@ -240,7 +264,10 @@ def bidirectional_unroll(
     _checks.check_key(key)
     key_fw = None if key is None else jax.random.fold_in(key, 0)
     key_bw = None if key is None else jax.random.fold_in(key, 1)
-    common = dict(sequence_length=sequence_length, time_major=time_major, training=training, **scan_options)
+    common = dict(
+        sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major, training=training,
+        **scan_options,
+    )  # fmt: skip
     out_fw, state_fw = dynamic_unroll(
         cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=key_fw, **common
     )
