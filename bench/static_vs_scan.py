@@ -2,7 +2,10 @@
 
 For each cell (basic, LSTM, GRU; batch 64, features 64, hidden 256) and each
 sequence length, measures ``static_unroll``, ``dynamic_unroll(unroll=u)`` and
-``dynamic_unroll(remat=True)``:
+``dynamic_unroll(remat=True)``. The cells linear in the state, ``min_gru`` and
+``min_lstm`` (not in the default ``--cells``), get a third way of unrolling
+beside those, ``assoc``: ``associative_unroll`` (``lax.associative_scan``,
+depth O(log T)), measured the same way:
 
 * compile seconds of the forward and of the forward+backward step
   (``jit(f).lower(...).compile()``, tracing included);
@@ -18,7 +21,7 @@ killed for another reason (its whole run past ``--child-limit`` seconds with eve
 reported as such. The subprocess also times ``dynamic_unroll(unroll=1)`` interleaved with static,
 so the static/scan ratio comes from one process.
 
-Run: ``python -m bench.static_vs_scan [--cells lstm] [--lengths 10,25,50] [--cap 120]``.
+Run: ``python -m bench.static_vs_scan [--cells lstm,min_gru] [--lengths 10,25,50] [--cap 120]``.
 """
 
 from __future__ import annotations
@@ -40,18 +43,41 @@ from bench import _timing
 BATCH, FEATURES, HIDDEN = 64, 64, 256
 
 
+CLASSIC_CELLS = {"basic": jaxrnn.basic_cell, "lstm": jaxrnn.lstm_cell, "gru": jaxrnn.gru_cell}
+# recurrences linear in the state: these also run with associative_unroll
+LINEAR_CELLS = {"min_gru": jaxrnn.min_gru, "min_lstm": jaxrnn.min_lstm}
+
+
 def make_cell(kind: str) -> jaxrnn.Cell:
-    """The benchmarked cell of each kind, hidden size 256."""
-    return {"basic": jaxrnn.basic_cell, "lstm": jaxrnn.lstm_cell, "gru": jaxrnn.gru_cell}[kind](HIDDEN)
+    """The benchmarked cell of each kind, hidden size 256 (a linear RNN's step-by-step cell)."""
+    if kind in LINEAR_CELLS:
+        return LINEAR_CELLS[kind](HIDDEN).cell
+    return CLASSIC_CELLS[kind](HIDDEN)
+
+
+def check_cells(cells: list[str]) -> None:
+    """Raise ``ValueError`` naming ``--cells`` for an unknown kind, before any compile."""
+    known = [*CLASSIC_CELLS, *LINEAR_CELLS]
+    unknown = [k for k in cells if k not in known]
+    if unknown:
+        raise ValueError(f"--cells must be among {known}, got {unknown}")
 
 
 def steps(kind: str, method: str, unroll: int = 1):
-    """``(forward, forward_backward)`` functions of ``(params, x)`` for one unrolling method."""
+    """``(forward, forward_backward)`` functions of ``(params, x)`` for one unrolling method.
+
+    ``method`` is ``static``, ``scan``, ``remat`` or, for a cell in ``LINEAR_CELLS``, ``assoc``.
+    """
+    if method == "assoc" and kind not in LINEAR_CELLS:
+        raise ValueError(f"method 'assoc' needs a cell in {list(LINEAR_CELLS)}, got {kind!r}")
+    rnn = LINEAR_CELLS[kind](HIDDEN) if kind in LINEAR_CELLS else None
     cell = make_cell(kind)
 
     def forward(params, x):
         if method == "static":
             return jaxrnn.static_unroll(cell, params, x)[0]
+        if method == "assoc":
+            return jaxrnn.associative_unroll(rnn, params, x)[0]
         return jaxrnn.dynamic_unroll(cell, params, x, unroll=unroll, remat=method == "remat")[0]
 
     def forward_backward(params, x):
@@ -154,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    check_cells(args.child[:1] if args.child else args.cells.split(","))
     if args.child:
         kind, length, repeats = args.child[0], int(args.child[1]), int(args.child[2])
         methods = {"static": ("static", 1), "scan_u1_beside_static": ("scan", 1)}
@@ -167,8 +194,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     static_dead: dict[str, int] = {}  # cell -> the length whose static compile hit the cap
     for kind in args.cells.split(","):
         results["cells"][kind] = {}
+        # the third way of unrolling, for the cells that have it
+        kind_methods = dict(methods, assoc=("assoc", 1)) if kind in LINEAR_CELLS else methods
         for length in map(int, args.lengths.split(",")):
-            entry = measure(kind, length, methods, args.repeats)
+            entry = measure(kind, length, kind_methods, args.repeats)
+            if "assoc" in entry and "scan_u1" in entry:  # both timed in one interleaved loop
+                entry["assoc"]["ratio_to_scan_u1"] = (
+                    entry["assoc"]["forward_backward_ms"] / entry["scan_u1"]["forward_backward_ms"]
+                )
             # once a static compile has hit the cap for a cell, longer sequences are not attempted
             entry["static"] = (
                 {"not_run": True, "after_cap_hit_at": static_dead[kind]}
@@ -230,7 +263,7 @@ def _plot(results: dict[str, Any]) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for kind, by_len in results["cells"].items():
         lengths = sorted(by_len)
-        for method, style in (("static_flat", "-o"), ("scan_u1", "--s"), ("remat", ":^")):
+        for method, style in (("static_flat", "-o"), ("scan_u1", "--s"), ("remat", ":^"), ("assoc", "-.D")):
             pts = [(t, by_len[t].get(method)) for t in lengths]
             pts = [(t, r) for t, r in pts if r and "compile_forward_backward_s" in r]
             if not pts:
