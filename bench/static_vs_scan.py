@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -43,9 +44,16 @@ from bench import _timing
 BATCH, FEATURES, HIDDEN = 64, 64, 256
 
 
-CLASSIC_CELLS = {"basic": jaxrnn.basic_cell, "lstm": jaxrnn.lstm_cell, "gru": jaxrnn.gru_cell}
+CLASSIC_CELLS: dict[str, Callable[[int], jaxrnn.Cell]] = {
+    "basic": jaxrnn.basic_cell,
+    "lstm": jaxrnn.lstm_cell,
+    "gru": jaxrnn.gru_cell,
+}
 # recurrences linear in the state: these also run with associative_unroll
-LINEAR_CELLS = {"min_gru": jaxrnn.min_gru, "min_lstm": jaxrnn.min_lstm}
+LINEAR_CELLS: dict[str, Callable[[int], jaxrnn.LinearRNN]] = {
+    "min_gru": jaxrnn.min_gru,
+    "min_lstm": jaxrnn.min_lstm,
+}
 
 
 def make_cell(kind: str) -> jaxrnn.Cell:
