@@ -141,7 +141,7 @@ def _restore(checkpoint_dir, state: TrainState, key: Array, ema_decay: float | N
 
 
 def _check_fit_arguments(
-    epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart
+    epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart, checkpoint_minutes=None
 ) -> None:
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
@@ -153,6 +153,12 @@ def _check_fit_arguments(
         isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0
     ):
         raise ValueError(f"minutes must be a positive number or None; got {minutes!r}")
+    if checkpoint_minutes is not None and (
+        isinstance(checkpoint_minutes, bool)
+        or not isinstance(checkpoint_minutes, (int, float))
+        or not checkpoint_minutes > 0
+    ):
+        raise ValueError(f"checkpoint_minutes must be a positive number or None; got {checkpoint_minutes!r}")
     if max_steps is not None and (
         not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 0
     ):
@@ -177,6 +183,7 @@ def fit(
     config: Mapping[str, Any] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
+    checkpoint_minutes: float | None = None,
     max_to_keep: int | None = 3,
     restart: bool = False,
     resume: bool | None = None,
@@ -210,6 +217,9 @@ def fit(
         length raises :class:`jaxrnn.runs.ConfigMismatchError` (see :func:`jaxrnn.runs.prepare_run`).
       checkpoint_dir: where to save checkpoints; None (and no ``out_dir``) saves nothing.
       checkpoint_every: also save every this many steps (a save always happens at the end).
+      checkpoint_minutes: also save after a step when this many minutes of training (``clock``) have
+        passed since the last save, or since the start of this call: for models whose step time is
+        not known in advance.
       max_to_keep: newest checkpoints kept.
       restart: ignore the checkpoints already in ``checkpoint_dir`` and start from ``params``;
         they are moved to ``checkpoint_dir/replaced-<time>/``, never deleted. False (default)
@@ -253,7 +263,9 @@ def fit(
         raise ValueError(
             f"keep_best needs eval_fn and eval_batches; got keep_best={keep_best!r} without them"
         )
-    _check_fit_arguments(epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart)
+    _check_fit_arguments(
+        epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart, checkpoint_minutes
+    )
     if config is not None and out_dir is None:
         raise ValueError("config is saved as out_dir/config.json: pass out_dir too; got out_dir=None")
     out = None if out_dir is None else pathlib.Path(out_dir)
@@ -288,8 +300,11 @@ def fit(
     def elapsed() -> float:
         return elapsed0 + clock() - started
 
+    saved_at = started  # the clock at the last save, for checkpoint_minutes
+
     def save(epoch: int, offset: int) -> None:
-        nonlocal last_saved
+        nonlocal last_saved, saved_at
+        saved_at = clock()
         if checkpoint_dir is not None and writer:
             last_saved = _save(
                 checkpoint_dir, state, key, (epoch, offset), (history, partial), elapsed(), max_to_keep
@@ -360,7 +375,9 @@ def fit(
                 if stopped != "finished":
                     save(epoch, i)
                     break
-                if checkpoint_every and step % checkpoint_every == 0:
+                if (checkpoint_every and step % checkpoint_every == 0) or (
+                    checkpoint_minutes is not None and clock() - saved_at >= 60.0 * checkpoint_minutes
+                ):
                     save(epoch, i)
             if stopped != "finished":
                 break

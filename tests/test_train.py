@@ -114,6 +114,30 @@ def test_checkpoint_every_and_final(tmp_path):
     assert [ckpt.checkpoint_step(p) for p in ckpt.list_checkpoints(tmp_path)] == [3, 6, 8]
 
 
+def test_checkpoint_minutes_saves_by_the_clock(tmp_path):
+    now = [0.0]
+
+    def slow_batches(epoch):  # every batch takes 25 s of the fake clock: a save every 3rd step
+        for batch in batches(epoch):
+            now[0] += 25.0
+            yield batch
+
+    train.fit(
+        loss_fn,
+        init(),
+        slow_batches,
+        key=jax.random.key(0),
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_minutes=1.0,
+        max_to_keep=None,
+        quiet=True,
+        clock=lambda: now[0],
+    )
+    # 75 s >= 60 s after steps 3 and 6, then the final save at step 8
+    assert [ckpt.checkpoint_step(p) for p in ckpt.list_checkpoints(tmp_path)] == [3, 6, 8]
+
+
 def test_nan_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     def exploding(params, batch, key):
         loss, m = loss_fn(params, batch, key)
@@ -396,6 +420,7 @@ def test_out_dir_gets_metrics_curves_and_config(tmp_path):
         (dict(minutes=-1.0), "minutes must be a positive number or None; got -1.0"),
         (dict(max_steps=-1), "max_steps must be a non-negative int or None; got -1"),
         (dict(checkpoint_every=0), "checkpoint_every must be a positive int or None; got 0"),
+        (dict(checkpoint_minutes=0), "checkpoint_minutes must be a positive number or None; got 0"),
         (dict(config={"a": 1}), "config is saved as out_dir/config.json: pass out_dir too"),
     ],
 )
