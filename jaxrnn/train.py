@@ -143,8 +143,11 @@ def _restore(checkpoint_dir, state: TrainState, key: Array, ema_decay: float | N
 def _check_fit_arguments(
     epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart, checkpoint_minutes=None
 ) -> None:
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
+    if epochs is None:
+        if max_steps is None and minutes is None:
+            raise ValueError("epochs=None (no epoch limit) needs max_steps or minutes; got neither")
+    elif not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int or None; got {epochs!r}")
     if checkpoint_every is not None and (
         not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every <= 0
     ):
@@ -175,7 +178,7 @@ def fit(
     batches: Callable[[int], Iterable[Batch]],
     *,
     key: Array | int,
-    epochs: int,
+    epochs: int | None,
     optimizer: optax.GradientTransformation | None = None,
     eval_fn: Callable[[Any, Batch], dict[str, Array]] | None = None,
     eval_batches: Callable[[], Iterable[Batch]] | None = None,
@@ -205,7 +208,8 @@ def fit(
       batches: ``batches(epoch) -> iterable of batches``; must give the same
         batches for the same epoch (seed its shuffling with the epoch) for exact resume.
       key: the PRNG key (or an int seed); step ``s`` gets ``fold_in(key, s)``.
-      epochs: number of passes over ``batches``.
+      epochs: number of passes over ``batches``; None: no limit, ``max_steps`` or ``minutes`` ends
+        the run (and the progress bar's total is ``max_steps``, or unknown).
       optimizer: default ``make_optimizer()`` (Adam, 1e-3).
       eval_fn: ``eval_fn(params, batch) -> {name: batch mean}``, run after each epoch.
       eval_batches: ``eval_batches() -> iterable of held-out batches``.
@@ -328,7 +332,7 @@ def fit(
     steps_per_epoch: int | None = None
 
     def total_steps() -> int | None:
-        total = None if steps_per_epoch is None else epochs * steps_per_epoch
+        total = None if steps_per_epoch is None or epochs is None else epochs * steps_per_epoch
         return max_steps if total is None else min(total, max_steps or total)
 
     progress = TrainingProgress(
@@ -342,7 +346,7 @@ def fit(
     )
     stopped = "finished"
     try:
-        for epoch in range(start_epoch, epochs):
+        for epoch in itertools.count(start_epoch) if epochs is None else range(start_epoch, epochs):
             data = batches(epoch)
             if isinstance(data, Sized):
                 steps_per_epoch = len(data)
@@ -367,7 +371,9 @@ def fit(
                 for name, value in {"loss": loss, **metrics}.items():
                     sums[name] = sums.get(name, 0.0) + float(value)
                 partial["count"] += 1
-                progress.update(batch, loss, epoch=f"{epoch + 1}/{epochs}")
+                progress.update(
+                    batch, loss, epoch=f"{epoch + 1}" if epochs is None else f"{epoch + 1}/{epochs}"
+                )
                 if max_steps is not None and step >= max_steps:
                     stopped = "max_steps"
                 elif budget is not None and elapsed() >= budget:
@@ -398,7 +404,7 @@ def fit(
                     best = _update_best(best, keep_best, history, state, step, best_dir)
             progress.extra = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith("eval_")}
         else:
-            save(epochs, 0)
+            save(epochs or 0, 0)  # (epochs is an int here: an endless loop never gets here)
     finally:
         progress.close()
     if best is not None:

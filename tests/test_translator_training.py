@@ -69,7 +69,11 @@ def test_resumed_run_equals_uninterrupted_run_and_other_settings_are_refused(tmp
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert resumed_losses == losses and len(losses) == 6
     run = json.loads(tmp_path.joinpath("b", "config.json").read_text())  # one file: model and training
-    assert run["model"] == CONFIG._asdict() and run["steps"] == 6 and run["batch_size"] == 64
+    assert (
+        {k: run[k] for k in CONFIG._fields} == CONFIG._asdict()
+        and run["steps"] == 6
+        and run["batch_size"] == 64
+    )
     assert json.loads(tmp_path.joinpath("b", "metrics.json").read_text())["step"] == 6
     loaded = load_translator(tmp_path / "b")
     assert translate(loaded, [p[0] for p in PAIRS[:5]]) == translate(whole, [p[0] for p in PAIRS[:5]])
@@ -77,6 +81,8 @@ def test_resumed_run_equals_uninterrupted_run_and_other_settings_are_refused(tmp
         ValueError, match=r"another configuration \(batch_size: saved 64, requested 32.*--restart"
     ):
         train_translator(PAIRS, CONFIG, steps=6, batch_size=32, out=tmp_path / "b", progress=False)
+    with pytest.raises(ValueError, match=r"\(num_units: saved 8, requested 16\).*--out.*--restart"):
+        train_translator(PAIRS, CONFIG._replace(num_units=16), steps=6, out=tmp_path / "b", progress=False)
     train_translator(PAIRS, CONFIG, steps=2, batch_size=32, out=tmp_path / "b", restart=True, progress=False)
     old = list(tmp_path.joinpath("b", "checkpoints").glob("replaced-*/*"))  # kept, not deleted
     assert sorted(ckpt.checkpoint_step(p) for p in old if p.name != "best") == [3, 6]

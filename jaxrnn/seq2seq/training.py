@@ -20,7 +20,14 @@ from jaxrnn import runs
 from jaxrnn.layers import freeze
 from jaxrnn.seq2seq.model import Seq2Seq, init_params, loss_fn
 from jaxrnn.seq2seq.pretrained import load_word2vec_rows
-from jaxrnn.seq2seq.translator import SOURCE_VOCAB, TARGET_VOCAB, Translator, TranslatorConfig, build_model
+from jaxrnn.seq2seq.translator import (
+    SOURCE_VOCAB,
+    TARGET_VOCAB,
+    TRAINING_FIELDS,
+    Translator,
+    TranslatorConfig,
+    build_model,
+)
 from jaxrnn.text.bucketing import Batch, bucketize
 from jaxrnn.text.vocab import build_vocabulary, load_vocabulary, save_vocabulary, tokenize
 from jaxrnn.train import fit, make_optimizer
@@ -81,8 +88,8 @@ def train_translator(
 ) -> tuple[Translator, list[float]]:
     """Train on ``(source, target[, catalogue])`` pairs with teacher forcing, Adam and :func:`jaxrnn.fit`.
 
-    ``out`` is a run directory of :func:`jaxrnn.fit`: ``config.json`` (the model config under
-    ``"model"`` and the training settings), ``metrics.json``, ``training_curves.png`` and checkpoints
+    ``out`` is a run directory of :func:`jaxrnn.fit`: ``config.json`` (the model config's fields and
+    the training settings), ``metrics.json``, ``training_curves.png`` and checkpoints
     under ``out/checkpoints`` about every two minutes, with the vocabularies beside them
     (``source_vocab.json``, ``target_vocab.json``). Calling again with the same ``out`` resumes exactly
     (the same batches and keys as an uninterrupted run) and refuses other settings
@@ -131,7 +138,7 @@ def train_translator(
     if source_embeddings is not None and not pathlib.Path(source_embeddings).is_file():
         raise FileNotFoundError(f"source_embeddings file {str(source_embeddings)!r} does not exist")
     run = {
-        "model": config._asdict(),
+        **config._asdict(),
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "clip_norm": clip_norm,
@@ -143,6 +150,7 @@ def train_translator(
         "steps": steps,
         "minutes": minutes,
     }
+    assert set(run) == set(TranslatorConfig._fields) | set(TRAINING_FIELDS)  # what load_translator reads
     with tempfile.TemporaryDirectory(prefix="jaxrnn-translator-") as tmp:
         directory = pathlib.Path(tmp if out is None else out)
         return _train(pairs, config, run, directory, restart, progress)
@@ -168,7 +176,6 @@ def _train(pairs, config: TranslatorConfig, run: dict, out: pathlib.Path, restar
         raise ValueError(f"no pair has 1 to {config.max_length} source and target tokens (config.max_length)")
     buckets = bucketize(ids, reverse_source=config.reverse_source)
     batch_size, seed = run["batch_size"], run["seed"]
-    per_epoch = sum(-(-len(b.source) // batch_size) for b in buckets)
     params = init_params(model, jax.random.key(seed))
     if run["source_embeddings"] is not None:
         table, _ = load_word2vec_rows(
@@ -184,8 +191,8 @@ def _train(pairs, config: TranslatorConfig, run: dict, out: pathlib.Path, restar
         params,
         lambda epoch: epoch_batches(buckets, batch_size, epoch, seed),
         key=jax.random.key(seed + 1),
-        # with only a time budget, epochs without end: minutes stops the run
-        epochs=2**31 - 1 if steps is None else -(-steps // per_epoch),
+        # no epoch limit: steps (max_steps) or minutes ends the run
+        epochs=None,
         optimizer=optimizer,
         out_dir=out,
         config=run,

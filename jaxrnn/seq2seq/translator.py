@@ -210,17 +210,30 @@ def evaluate(
 
 SOURCE_VOCAB = "source_vocab.json"
 TARGET_VOCAB = "target_vocab.json"
+# the fields a training run's config.json has beside the TranslatorConfig ones (see train_translator)
+TRAINING_FIELDS = (
+    "batch_size",
+    "learning_rate",
+    "clip_norm",
+    "num_sampled",
+    "seed",
+    "source_embeddings",
+    "freeze_source_embeddings",
+    "pairs_md5",
+    "steps",
+    "minutes",
+)
 
 
 def write_translator_files(config: TranslatorConfig, src: Vocabulary, tgt: Vocabulary, directory) -> None:
-    """Write ``config.json`` (the model config under ``"model"``) and the two vocabularies into ``directory``.
+    """Write ``config.json`` (the model config) and the two vocabularies into ``directory``.
 
-    A training run's ``config.json`` (written by :func:`jaxrnn.fit`) has the same ``"model"`` entry
-    beside its training settings, so :func:`read_translator_files` reads both.
+    A training run's ``config.json`` (written by :func:`jaxrnn.fit`) has the same fields, beside the
+    training settings (:data:`TRAINING_FIELDS`), so :func:`read_translator_files` reads both.
     """
     d = pathlib.Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    runs.write_json(d / "config.json", {"model": config._asdict()})
+    runs.write_json(d / "config.json", config._asdict())
     save_vocabulary(src, d / SOURCE_VOCAB)
     save_vocabulary(tgt, d / TARGET_VOCAB)
 
@@ -233,12 +246,10 @@ def read_translator_files(directory) -> tuple[TranslatorConfig, Vocabulary, Voca
             f"checkpoint must be a directory written by `jaxrnn train translator`; no config.json in {d}"
         )
     saved = json.loads((d / "config.json").read_text())
-    # directories written before runs had a config.json of their own hold the model config alone
-    fields = saved["model"] if "model" in saved else saved
-    unknown = sorted(set(fields) - set(TranslatorConfig._fields))
+    unknown = sorted(set(saved) - set(TranslatorConfig._fields) - set(TRAINING_FIELDS))
     if unknown:
-        raise ValueError(f"{d / 'config.json'} has fields a TranslatorConfig does not know: {unknown}")
-    config = TranslatorConfig(**fields)
+        raise ValueError(f"{d / 'config.json'} has fields a translator run does not know: {unknown}")
+    config = TranslatorConfig(**{k: v for k, v in saved.items() if k in TranslatorConfig._fields})
     return config, load_vocabulary(d / SOURCE_VOCAB), load_vocabulary(d / TARGET_VOCAB)
 
 
