@@ -141,10 +141,13 @@ def _restore(checkpoint_dir, state: TrainState, key: Array, ema_decay: float | N
 
 
 def _check_fit_arguments(
-    epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart
+    epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart, checkpoint_minutes=None
 ) -> None:
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int; got {epochs!r}")
+    if epochs is None:
+        if max_steps is None and minutes is None:
+            raise ValueError("epochs=None (no epoch limit) needs max_steps or minutes; got neither")
+    elif not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int or None; got {epochs!r}")
     if checkpoint_every is not None and (
         not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every <= 0
     ):
@@ -153,6 +156,12 @@ def _check_fit_arguments(
         isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0
     ):
         raise ValueError(f"minutes must be a positive number or None; got {minutes!r}")
+    if checkpoint_minutes is not None and (
+        isinstance(checkpoint_minutes, bool)
+        or not isinstance(checkpoint_minutes, (int, float))
+        or not checkpoint_minutes > 0
+    ):
+        raise ValueError(f"checkpoint_minutes must be a positive number or None; got {checkpoint_minutes!r}")
     if max_steps is not None and (
         not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 0
     ):
@@ -169,7 +178,7 @@ def fit(
     batches: Callable[[int], Iterable[Batch]],
     *,
     key: Array | int,
-    epochs: int,
+    epochs: int | None,
     optimizer: optax.GradientTransformation | None = None,
     eval_fn: Callable[[Any, Batch], dict[str, Array]] | None = None,
     eval_batches: Callable[[], Iterable[Batch]] | None = None,
@@ -177,6 +186,7 @@ def fit(
     config: Mapping[str, Any] | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
+    checkpoint_minutes: float | None = None,
     max_to_keep: int | None = 3,
     restart: bool = False,
     resume: bool | None = None,
@@ -198,7 +208,8 @@ def fit(
       batches: ``batches(epoch) -> iterable of batches``; must give the same
         batches for the same epoch (seed its shuffling with the epoch) for exact resume.
       key: the PRNG key (or an int seed); step ``s`` gets ``fold_in(key, s)``.
-      epochs: number of passes over ``batches``.
+      epochs: number of passes over ``batches``; None: no limit, ``max_steps`` or ``minutes`` ends
+        the run (and the progress bar's total is ``max_steps``, or unknown).
       optimizer: default ``make_optimizer()`` (Adam, 1e-3).
       eval_fn: ``eval_fn(params, batch) -> {name: batch mean}``, run after each epoch.
       eval_batches: ``eval_batches() -> iterable of held-out batches``.
@@ -210,6 +221,9 @@ def fit(
         length raises :class:`jaxrnn.runs.ConfigMismatchError` (see :func:`jaxrnn.runs.prepare_run`).
       checkpoint_dir: where to save checkpoints; None (and no ``out_dir``) saves nothing.
       checkpoint_every: also save every this many steps (a save always happens at the end).
+      checkpoint_minutes: also save after a step when this many minutes of training (``clock``) have
+        passed since the last save, or since the start of this call: for models whose step time is
+        not known in advance.
       max_to_keep: newest checkpoints kept.
       restart: ignore the checkpoints already in ``checkpoint_dir`` and start from ``params``;
         they are moved to ``checkpoint_dir/replaced-<time>/``, never deleted. False (default)
@@ -253,7 +267,9 @@ def fit(
         raise ValueError(
             f"keep_best needs eval_fn and eval_batches; got keep_best={keep_best!r} without them"
         )
-    _check_fit_arguments(epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart)
+    _check_fit_arguments(
+        epochs, checkpoint_every, minutes, max_steps, eval_fn, eval_batches, restart, checkpoint_minutes
+    )
     if config is not None and out_dir is None:
         raise ValueError("config is saved as out_dir/config.json: pass out_dir too; got out_dir=None")
     out = None if out_dir is None else pathlib.Path(out_dir)
@@ -288,8 +304,11 @@ def fit(
     def elapsed() -> float:
         return elapsed0 + clock() - started
 
+    saved_at = started  # the clock at the last save, for checkpoint_minutes
+
     def save(epoch: int, offset: int) -> None:
-        nonlocal last_saved
+        nonlocal last_saved, saved_at
+        saved_at = clock()
         if checkpoint_dir is not None and writer:
             last_saved = _save(
                 checkpoint_dir, state, key, (epoch, offset), (history, partial), elapsed(), max_to_keep
@@ -313,7 +332,7 @@ def fit(
     steps_per_epoch: int | None = None
 
     def total_steps() -> int | None:
-        total = None if steps_per_epoch is None else epochs * steps_per_epoch
+        total = None if steps_per_epoch is None or epochs is None else epochs * steps_per_epoch
         return max_steps if total is None else min(total, max_steps or total)
 
     progress = TrainingProgress(
@@ -327,7 +346,7 @@ def fit(
     )
     stopped = "finished"
     try:
-        for epoch in range(start_epoch, epochs):
+        for epoch in itertools.count(start_epoch) if epochs is None else range(start_epoch, epochs):
             data = batches(epoch)
             if isinstance(data, Sized):
                 steps_per_epoch = len(data)
@@ -352,7 +371,9 @@ def fit(
                 for name, value in {"loss": loss, **metrics}.items():
                     sums[name] = sums.get(name, 0.0) + float(value)
                 partial["count"] += 1
-                progress.update(batch, loss, epoch=f"{epoch + 1}/{epochs}")
+                progress.update(
+                    batch, loss, epoch=f"{epoch + 1}" if epochs is None else f"{epoch + 1}/{epochs}"
+                )
                 if max_steps is not None and step >= max_steps:
                     stopped = "max_steps"
                 elif budget is not None and elapsed() >= budget:
@@ -360,7 +381,9 @@ def fit(
                 if stopped != "finished":
                     save(epoch, i)
                     break
-                if checkpoint_every and step % checkpoint_every == 0:
+                if (checkpoint_every and step % checkpoint_every == 0) or (
+                    checkpoint_minutes is not None and clock() - saved_at >= 60.0 * checkpoint_minutes
+                ):
                     save(epoch, i)
             if stopped != "finished":
                 break
@@ -381,7 +404,7 @@ def fit(
                     best = _update_best(best, keep_best, history, state, step, best_dir)
             progress.extra = {k: f"{v[-1]:.4g}" for k, v in history.items() if k.startswith("eval_")}
         else:
-            save(epochs, 0)
+            save(epochs or 0, 0)  # (epochs is an int here: an endless loop never gets here)
     finally:
         progress.close()
     if best is not None:

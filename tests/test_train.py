@@ -114,6 +114,38 @@ def test_checkpoint_every_and_final(tmp_path):
     assert [ckpt.checkpoint_step(p) for p in ckpt.list_checkpoints(tmp_path)] == [3, 6, 8]
 
 
+def test_checkpoint_minutes_saves_by_the_clock(tmp_path):
+    now = [0.0]
+
+    def slow_batches(epoch):  # every batch takes 25 s of the fake clock: a save every 3rd step
+        for batch in batches(epoch):
+            now[0] += 25.0
+            yield batch
+
+    train.fit(
+        loss_fn,
+        init(),
+        slow_batches,
+        key=jax.random.key(0),
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_minutes=1.0,
+        max_to_keep=None,
+        quiet=True,
+        clock=lambda: now[0],
+    )
+    # 75 s >= 60 s after steps 3 and 6, then the final save at step 8
+    assert [ckpt.checkpoint_step(p) for p in ckpt.list_checkpoints(tmp_path)] == [3, 6, 8]
+
+
+def test_epochs_none_runs_until_max_steps_like_enough_epochs():
+    kw = dict(key=jax.random.key(0), quiet=True)
+    _, endless = train.fit(loss_fn, init(), batches, epochs=None, max_steps=10, **kw)
+    _, bounded = train.fit(loss_fn, init(), batches, epochs=3, max_steps=10, **kw)  # 4 batches an epoch
+    assert endless["step"] == list(range(1, 11)) and endless["loss"] == bounded["loss"]
+    assert endless["epoch"] == bounded["epoch"] == [1, 2]
+
+
 def test_nan_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
     def exploding(params, batch, key):
         loss, m = loss_fn(params, batch, key)
@@ -181,7 +213,7 @@ def test_bad_input():
         train.make_optimizer(-1)
     with pytest.raises(ValueError, match="clip_norm must be a positive number or None; got 0"):
         train.make_optimizer(clip_norm=0)
-    with pytest.raises(ValueError, match="epochs must be a non-negative int; got 1.5"):
+    with pytest.raises(ValueError, match="epochs must be a non-negative int or None; got 1.5"):
         train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1.5, quiet=True)
     with pytest.raises(ValueError, match="eval_fn and eval_batches must be given together"):
         train.fit(
@@ -396,9 +428,11 @@ def test_out_dir_gets_metrics_curves_and_config(tmp_path):
         (dict(minutes=-1.0), "minutes must be a positive number or None; got -1.0"),
         (dict(max_steps=-1), "max_steps must be a non-negative int or None; got -1"),
         (dict(checkpoint_every=0), "checkpoint_every must be a positive int or None; got 0"),
+        (dict(epochs=None), "epochs=None (no epoch limit) needs max_steps or minutes; got neither"),
+        (dict(checkpoint_minutes=0), "checkpoint_minutes must be a positive number or None; got 0"),
         (dict(config={"a": 1}), "config is saved as out_dir/config.json: pass out_dir too"),
     ],
 )
 def test_bad_fit_arguments(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        train.fit(loss_fn, init(), batches, key=jax.random.key(0), epochs=1, quiet=True, **kwargs)
+        train.fit(loss_fn, init(), batches, key=jax.random.key(0), **{"epochs": 1, "quiet": True, **kwargs})

@@ -4,6 +4,7 @@ refused resumes with other settings, and `jaxrnn translate` reading standard inp
 from __future__ import annotations
 
 import io
+import json
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxrnn import checkpoint as ckpt
 from jaxrnn import freeze, gru_cell, make_train_step
 from jaxrnn.cli import main as cli_main
 from jaxrnn.seq2seq import (
@@ -66,14 +68,28 @@ def test_resumed_run_equals_uninterrupted_run_and_other_settings_are_refused(tmp
     for a, b in zip(jax.tree.leaves(whole.params), jax.tree.leaves(resumed.params)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert resumed_losses == losses and len(losses) == 6
+    run = json.loads(tmp_path.joinpath("b", "config.json").read_text())  # one file: model and training
+    assert (
+        {k: run[k] for k in CONFIG._fields} == CONFIG._asdict()
+        and run["steps"] == 6
+        and run["batch_size"] == 64
+    )
+    assert json.loads(tmp_path.joinpath("b", "metrics.json").read_text())["step"] == 6
     loaded = load_translator(tmp_path / "b")
     assert translate(loaded, [p[0] for p in PAIRS[:5]]) == translate(whole, [p[0] for p in PAIRS[:5]])
-    with pytest.raises(ValueError, match=r"other settings \(batch_size: saved 64, requested 32.*--restart"):
+    with pytest.raises(
+        ValueError, match=r"another configuration \(batch_size: saved 64, requested 32.*--restart"
+    ):
         train_translator(PAIRS, CONFIG, steps=6, batch_size=32, out=tmp_path / "b", progress=False)
+    with pytest.raises(ValueError, match=r"\(num_units: saved 8, requested 16\).*--out.*--restart"):
+        train_translator(PAIRS, CONFIG._replace(num_units=16), steps=6, out=tmp_path / "b", progress=False)
     train_translator(PAIRS, CONFIG, steps=2, batch_size=32, out=tmp_path / "b", restart=True, progress=False)
-    assert list(tmp_path.joinpath("b").glob("checkpoints.old-*"))  # the old run is kept, not deleted
+    old = list(tmp_path.joinpath("b", "checkpoints").glob("replaced-*/*"))  # kept, not deleted
+    assert sorted(ckpt.checkpoint_step(p) for p in old if p.name != "best") == [3, 6]
     save_translator(whole, tmp_path / "saved")  # params only: not a run that can be resumed
-    with pytest.raises(ValueError, match="no run.json"):
+    with pytest.raises(
+        ValueError, match=r"another configuration \(batch_size: saved None, requested 64.*--restart"
+    ):
         train_translator(PAIRS, CONFIG, steps=1, out=tmp_path / "saved", progress=False)
 
 

@@ -4,12 +4,9 @@ exact resume and a time budget that counts over resumes."""
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import os
 import pathlib
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -19,23 +16,23 @@ import numpy as np
 import optax
 
 from jaxrnn import checkpoint as ckpt
+from jaxrnn import runs
 from jaxrnn.layers import freeze
 from jaxrnn.seq2seq.model import Seq2Seq, init_params, loss_fn
 from jaxrnn.seq2seq.pretrained import load_word2vec_rows
 from jaxrnn.seq2seq.translator import (
+    SOURCE_VOCAB,
+    TARGET_VOCAB,
+    TRAINING_FIELDS,
     Translator,
     TranslatorConfig,
     build_model,
-    read_translator_files,
-    write_translator_files,
 )
 from jaxrnn.text.bucketing import Batch, bucketize
-from jaxrnn.text.vocab import build_vocabulary, tokenize
-from jaxrnn.train import fit, make_optimizer, make_train_step, progress_bar
+from jaxrnn.text.vocab import build_vocabulary, load_vocabulary, save_vocabulary, tokenize
+from jaxrnn.train import fit, make_optimizer
 
-# fields of run.json that may change when a run is resumed
-RESUMABLE = ("steps", "minutes")
-CHUNK_SECONDS = 120.0
+CHECKPOINT_MINUTES = 2.0
 
 
 def epoch_batches(buckets: Sequence[Batch], batch_size: int, epoch: int, seed: int) -> Iterator[Batch]:
@@ -72,22 +69,6 @@ def _digest(pairs: Sequence[Sequence[str]]) -> str:
     return h.hexdigest()
 
 
-def _check_resume(out: pathlib.Path, run: dict) -> None:
-    if not (out / "run.json").is_file():
-        raise ValueError(
-            f"{out} holds checkpoints but no run.json (not a training run of train_translator); "
-            "choose a new --out, or pass --restart"
-        )
-    saved = json.loads((out / "run.json").read_text())
-    differ = sorted(k for k in set(saved) | set(run) if k not in RESUMABLE and saved.get(k) != run.get(k))
-    if differ:
-        shown = ", ".join(f"{k}: saved {saved.get(k)!r}, requested {run.get(k)!r}" for k in differ)
-        raise ValueError(
-            f"{out} holds a run with other settings ({shown}); choose a new --out, or pass --restart "
-            "to start over there (the old checkpoints are kept in checkpoints.old-*)"
-        )
-
-
 def train_translator(
     pairs: Sequence[Sequence[str]],
     config: TranslatorConfig | None = None,
@@ -107,10 +88,13 @@ def train_translator(
 ) -> tuple[Translator, list[float]]:
     """Train on ``(source, target[, catalogue])`` pairs with teacher forcing, Adam and :func:`jaxrnn.fit`.
 
-    With ``out``, the config, vocabularies and ``run.json`` are written there and checkpoints under
-    ``out/checkpoints`` about every two minutes; calling again with the same ``out`` resumes exactly
-    (the same batches and keys as an uninterrupted run) and refuses other settings, except ``steps``
-    and ``minutes``. ``minutes`` counts over resumes (``out/progress.json``).
+    ``out`` is a run directory of :func:`jaxrnn.fit`: ``config.json`` (the model config's fields and
+    the training settings), ``metrics.json``, ``training_curves.png`` and checkpoints
+    under ``out/checkpoints`` about every two minutes, with the vocabularies beside them
+    (``source_vocab.json``, ``target_vocab.json``). Calling again with the same ``out`` resumes exactly
+    (the same batches and keys as an uninterrupted run) and refuses other settings
+    (:class:`jaxrnn.runs.ConfigMismatchError`), except ``steps`` and ``minutes``. ``minutes`` counts
+    over resumes (fit keeps the seconds used in the checkpoint).
 
     Args:
       pairs: raw sentence pairs (tokenized with :func:`jaxrnn.text.tokenize`).
@@ -124,7 +108,7 @@ def train_translator(
         frequency-sorted target ids (None: full softmax). Evaluation always uses the full softmax.
       seed: seeds parameters and batch order.
       out: the run directory (None: a temporary one, removed afterwards).
-      restart: ignore a run already in ``out`` (its checkpoints are moved to ``checkpoints.old-<time>``).
+      restart: start over in ``out`` (the old checkpoints are moved to ``checkpoints/replaced-<time>``).
       source_embeddings: a word2vec text file whose vectors replace the source embedding rows of
         the words it has.
       freeze_source_embeddings: never update the source embeddings (``freeze(opt, "source_embedding")``).
@@ -154,7 +138,7 @@ def train_translator(
     if source_embeddings is not None and not pathlib.Path(source_embeddings).is_file():
         raise FileNotFoundError(f"source_embeddings file {str(source_embeddings)!r} does not exist")
     run = {
-        "config": config._asdict(),
+        **config._asdict(),
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "clip_norm": clip_norm,
@@ -166,25 +150,24 @@ def train_translator(
         "steps": steps,
         "minutes": minutes,
     }
+    assert set(run) == set(TranslatorConfig._fields) | set(TRAINING_FIELDS)  # what load_translator reads
     with tempfile.TemporaryDirectory(prefix="jaxrnn-translator-") as tmp:
         directory = pathlib.Path(tmp if out is None else out)
         return _train(pairs, config, run, directory, restart, progress)
 
 
-def _train(pairs, config, run, out: pathlib.Path, restart: bool, progress: bool):
+def _train(pairs, config: TranslatorConfig, run: dict, out: pathlib.Path, restart: bool, progress: bool):
     checkpoints = out / "checkpoints"
     resuming = not restart and ckpt.latest_checkpoint(checkpoints) is not None
+    # refuse another run's directory before building anything (fit checks again, idempotently)
+    runs.prepare_run(out, run, restart=restart)
     if resuming:
-        _check_resume(out, run)
-        _, src_vocab, tgt_vocab = read_translator_files(out)
+        src_vocab, tgt_vocab = load_vocabulary(out / SOURCE_VOCAB), load_vocabulary(out / TARGET_VOCAB)
     else:
-        if checkpoints.exists():
-            checkpoints.rename(out / f"checkpoints.old-{time.strftime('%Y%m%d-%H%M%S')}")
         src_vocab = build_vocabulary((tokenize(p[0]) for p in pairs), max_size=config.max_vocab_size)
         tgt_vocab = build_vocabulary((tokenize(p[1]) for p in pairs), max_size=config.max_vocab_size)
-        write_translator_files(config, src_vocab, tgt_vocab, out)
-        (out / "progress.json").unlink(missing_ok=True)
-    (out / "run.json").write_text(json.dumps(run, indent=1))
+        save_vocabulary(src_vocab, out / SOURCE_VOCAB)
+        save_vocabulary(tgt_vocab, out / TARGET_VOCAB)
     model = build_model(config, len(src_vocab), len(tgt_vocab))
     ids = [(src_vocab.encode(tokenize(p[0])), tgt_vocab.encode(tokenize(p[1]))) for p in pairs]
     # pairs longer than the decoders may emit are left out rather than cut (a cut target has no <eos>)
@@ -193,8 +176,6 @@ def _train(pairs, config, run, out: pathlib.Path, restart: bool, progress: bool)
         raise ValueError(f"no pair has 1 to {config.max_length} source and target tokens (config.max_length)")
     buckets = bucketize(ids, reverse_source=config.reverse_source)
     batch_size, seed = run["batch_size"], run["seed"]
-    per_epoch = sum(-(-len(b.source) // batch_size) for b in buckets)
-    tokens_per_step = sum(float(b.target_weights.sum()) for b in buckets) / max(len(ids), 1) * batch_size
     params = init_params(model, jax.random.key(seed))
     if run["source_embeddings"] is not None:
         table, _ = load_word2vec_rows(
@@ -204,54 +185,32 @@ def _train(pairs, config, run, out: pathlib.Path, restart: bool, progress: bool)
     optimizer: optax.GradientTransformation = make_optimizer(run["learning_rate"], clip_norm=run["clip_norm"])
     if run["freeze_source_embeddings"]:
         optimizer = freeze(optimizer, "source_embedding")
-    loss = translator_loss(model, run["num_sampled"])
-    step_fn = jax.jit(make_train_step(loss, optimizer))
-    steps = run["steps"] if run["steps"] is not None else 2**31 - 1
-    budget = math.inf if run["minutes"] is None else 60.0 * run["minutes"]
-    record = out / "progress.json"
-    seconds = json.loads(record.read_text())["seconds"] if resuming and record.is_file() else 0.0
-    latest = ckpt.latest_checkpoint(checkpoints)
-    step = ckpt.checkpoint_step(latest) if resuming and latest is not None else 0
-    bar = progress_bar(
-        total=None if run["steps"] is None else steps, initial=step, disable=not progress, unit="step"
+    steps = run["steps"]
+    state, history = fit(
+        translator_loss(model, run["num_sampled"]),
+        params,
+        lambda epoch: epoch_batches(buckets, batch_size, epoch, seed),
+        key=jax.random.key(seed + 1),
+        # no epoch limit: steps (max_steps) or minutes ends the run
+        epochs=None,
+        optimizer=optimizer,
+        out_dir=out,
+        config=run,
+        restart=restart,
+        # a checkpoint is written and read back whole (~170 MB with 20,000-word vocabularies) and a
+        # step takes 0.25-1 s on the real corpus: every two minutes rather than every so many steps
+        checkpoint_minutes=CHECKPOINT_MINUTES,
+        max_to_keep=2,
+        max_steps=steps,
+        minutes=run["minutes"],
+        quiet=not progress,
+        units="tok",
+        batch_size_fn=target_tokens,
     )
-    chunk = 20
-    try:
-        while step < steps and seconds < budget:
-            start = time.perf_counter()
-            state, history = fit(
-                loss,
-                params,
-                lambda epoch: epoch_batches(buckets, batch_size, epoch, seed),
-                key=jax.random.key(seed + 1),
-                epochs=-(-steps // per_epoch),
-                optimizer=optimizer,
-                checkpoint_dir=checkpoints,
-                max_to_keep=2,
-                max_steps=min(step + chunk, steps),
-                quiet=True,
-                step_fn=step_fn,
-            )
-            elapsed = time.perf_counter() - start
-            seconds += elapsed
-            record.write_text(json.dumps({"step": int(state.step), "seconds": seconds}))
-            done, step = int(state.step) - step, int(state.step)
-            bar.update(done)
-            bar.set_postfix(
-                loss=f"{np.mean(history['loss'][-done:]):.3f}",
-                tok_s=f"{tokens_per_step * done / elapsed:.0f}",
-                left_min="-" if budget == math.inf else f"{max(budget - seconds, 0) / 60:.1f}",
-            )
-            # about two minutes per chunk (each ends with a checkpoint, which fit writes and reads back
-            # whole: ~170 MB with 20,000-word vocabularies), cut to the time left
-            per_step = elapsed / max(done, 1)
-            chunk = int(max(1, min(CHUNK_SECONDS, budget - seconds) / per_step))
-    finally:
-        bar.close()
-    if step == 0:
-        raise ValueError(f"minutes={run['minutes']} left no time to train (already spent {seconds:.0f} s)")
-    raw = ckpt.restore_checkpoint(checkpoints)
-    params = ckpt.structure_like(params, raw["train_state"]["params"])
-    losses = json.loads(raw["history"])["history"]["loss"]
-    translator = Translator(config, model, jax.tree.map(jnp.asarray, params), src_vocab, tgt_vocab)
-    return translator, [float(x) for x in losses]
+    translator = Translator(config, model, jax.tree.map(jnp.asarray, state.params), src_vocab, tgt_vocab)
+    return translator, [float(x) for x in history["loss"]]
+
+
+def target_tokens(batch: Batch) -> int:
+    """The target tokens of a batch, ``<eos>`` included (what the progress bar's ``tok/s`` counts)."""
+    return int(np.asarray(batch.target_weights).sum())

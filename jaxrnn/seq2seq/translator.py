@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn import checkpoint as ckpt
+from jaxrnn import runs
 from jaxrnn.cells import gru_cell, lstm_cell
 from jaxrnn.seq2seq.decoding import beam_search, greedy_decode
 from jaxrnn.seq2seq.model import Seq2Seq, init_params, seq2seq_model
@@ -207,28 +208,49 @@ def evaluate(
     return {"exact_match": exact, **scores, "seconds": time.perf_counter() - start, "examples": hyps[:3]}
 
 
+SOURCE_VOCAB = "source_vocab.json"
+TARGET_VOCAB = "target_vocab.json"
+# the fields a training run's config.json has beside the TranslatorConfig ones (see train_translator)
+TRAINING_FIELDS = (
+    "batch_size",
+    "learning_rate",
+    "clip_norm",
+    "num_sampled",
+    "seed",
+    "source_embeddings",
+    "freeze_source_embeddings",
+    "pairs_md5",
+    "steps",
+    "minutes",
+)
+
+
 def write_translator_files(config: TranslatorConfig, src: Vocabulary, tgt: Vocabulary, directory) -> None:
-    """Write ``config.json``, ``source_vocab.json`` and ``target_vocab.json`` into ``directory``."""
+    """Write ``config.json`` (the model config) and the two vocabularies into ``directory``.
+
+    A training run's ``config.json`` (written by :func:`jaxrnn.fit`) has the same fields, beside the
+    training settings (:data:`TRAINING_FIELDS`), so :func:`read_translator_files` reads both.
+    """
     d = pathlib.Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    (d / "config.json").write_text(json.dumps(config._asdict(), indent=1))
-    save_vocabulary(src, d / "source_vocab.json")
-    save_vocabulary(tgt, d / "target_vocab.json")
+    runs.write_json(d / "config.json", config._asdict())
+    save_vocabulary(src, d / SOURCE_VOCAB)
+    save_vocabulary(tgt, d / TARGET_VOCAB)
 
 
 def read_translator_files(directory) -> tuple[TranslatorConfig, Vocabulary, Vocabulary]:
-    """Read what :func:`write_translator_files` wrote."""
+    """The model config and the two vocabularies of a training run or of :func:`save_translator`."""
     d = pathlib.Path(directory)
     if not (d / "config.json").is_file():
         raise ValueError(
             f"checkpoint must be a directory written by `jaxrnn train translator`; no config.json in {d}"
         )
-    fields = json.loads((d / "config.json").read_text())
-    unknown = sorted(set(fields) - set(TranslatorConfig._fields))
+    saved = json.loads((d / "config.json").read_text())
+    unknown = sorted(set(saved) - set(TranslatorConfig._fields) - set(TRAINING_FIELDS))
     if unknown:
-        raise ValueError(f"{d / 'config.json'} has fields a TranslatorConfig does not know: {unknown}")
-    config = TranslatorConfig(**fields)
-    return config, load_vocabulary(d / "source_vocab.json"), load_vocabulary(d / "target_vocab.json")
+        raise ValueError(f"{d / 'config.json'} has fields a translator run does not know: {unknown}")
+    config = TranslatorConfig(**{k: v for k, v in saved.items() if k in TranslatorConfig._fields})
+    return config, load_vocabulary(d / SOURCE_VOCAB), load_vocabulary(d / TARGET_VOCAB)
 
 
 def save_translator(translator: Translator, directory: str | os.PathLike) -> None:
