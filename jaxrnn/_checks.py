@@ -22,14 +22,15 @@ def is_concrete(x: Any) -> bool:
 
 
 def positive_int(name: str, value: Any, *, minimum: int = 1, what: str = "") -> int:
-    """Return ``value`` if it is a Python int ``>= minimum``, else raise ``ValueError`` naming ``name``.
+    """``value`` as a Python int if it is an int ``>= minimum``; else a ``ValueError`` naming ``name``.
 
-    ``bool`` is rejected although Python counts it as an int: ``unroll=True`` is a mistake, not 1.
+    NumPy integers count as ints. ``bool`` is rejected although Python counts it as an int:
+    ``unroll=True`` is a mistake, not 1.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         kind = {1: "positive int", 0: "non-negative int"}.get(minimum, f"int >= {minimum}")
         raise ValueError(f"{name} must be a {kind}{f' ({what})' if what else ''}; got {value!r}")
-    return value
+    return int(value)
 
 
 def check_key(key: Any) -> None:

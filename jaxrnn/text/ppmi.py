@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from jaxrnn.text.skipgram import SkipGramCorpus, positive_int
+from jaxrnn._checks import positive_int
+from jaxrnn.text.skipgram import SkipGramCorpus
 
 
 def cooccurrence_counts(corpus: SkipGramCorpus, window: int) -> scipy.sparse.csr_matrix:

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxrnn._checks import positive_int
+
 
 class SkipGramCorpus(NamedTuple):
     """A corpus encoded against a frequency-sorted vocabulary.
@@ -27,13 +29,6 @@ class SkipGramCorpus(NamedTuple):
     counts: np.ndarray
     ids: np.ndarray
     sentence: np.ndarray
-
-
-def positive_int(name: str, value: object) -> int:
-    """``value`` as an int; a ValueError naming ``name`` unless it is an int >= 1 (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
 
 
 def encode_corpus(sentences: Sequence[Sequence[str]], *, min_count: int = 5) -> SkipGramCorpus:

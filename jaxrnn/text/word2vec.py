@@ -24,10 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxrnn._checks import positive_int
 from jaxrnn.text.skipgram import (
     SkipGramCorpus,
     noise_distribution,
-    positive_int,
     sampling_table,
     skipgram_pairs,
 )
