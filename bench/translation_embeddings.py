@@ -98,9 +98,12 @@ def main(argv: list[str] | None = None) -> dict:
             freeze_source_embeddings=frozen,
             progress=not args.quiet,
         )
-        by_alpha = {a: evaluate(translator, valid, beam_width=4, length_penalty=a)["bleu"] for a in (0.0, 1.0)}
+        by_alpha = {
+            a: evaluate(translator, valid, beam_width=4, length_penalty=a)["bleu"] for a in (0.0, 1.0)
+        }
         alpha = max(by_alpha, key=by_alpha.get)
-        row = {"variant": name, "steps": len(losses), "final_loss": float(sum(losses[-50:]) / len(losses[-50:]))}
+        tail = losses[-50:]
+        row = {"variant": name, "steps": len(losses), "final_loss": float(sum(tail) / len(tail))}
         row["valid_bleu_by_alpha"], row["alpha"] = by_alpha, alpha
         for label, width in (("greedy", 1), ("beam4", 4)):
             r = evaluate(translator, test, beam_width=width, length_penalty=alpha)
@@ -113,7 +116,8 @@ def main(argv: list[str] | None = None) -> dict:
     for r in report["rows"]:
         g, b = r["greedy"], r["beam4"]
         print(
-            f"| {r['variant']} | {r['steps']} | {g['bleu']:.1f} / {g['bleu_uncased']:.1f} / {g['chrf']:.1f} | "
+            f"| {r['variant']} | {r['steps']} | "
+            f"{g['bleu']:.1f} / {g['bleu_uncased']:.1f} / {g['chrf']:.1f} | "
             f"{b['bleu']:.1f} / {b['bleu_uncased']:.1f} / {b['chrf']:.1f} | {r['alpha']} |"
         )
     return report
