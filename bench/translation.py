@@ -166,7 +166,7 @@ def torch_step(vocab, batch, num_units, embed_size):
         }
     )
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    source, length, dec_in, target, weights = (torch.as_tensor(np.asarray(x)) for x in batch)
+    source, length, dec_in, target, weights = (torch.as_tensor(np.array(x)) for x in batch)
     source, dec_in, target = source.long(), dec_in.long(), target.long()
     mask = torch.arange(source.shape[1])[None, :] < length[:, None]
 
