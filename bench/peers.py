@@ -12,6 +12,11 @@ Workloads (median ms per step, implementations taking turns):
   ``gru_cell()`` (row ``jaxrnn_reset_before``). Both jaxrnn rows are printed.
 * ``mnist``: the book's MNIST classifier step: basic tanh cell B150 T28 F28 H150,
   dense 10 on the last state, softmax cross-entropy, gradients and SGD.
+* ``translator_train``: the translator's training step on one real 64-pair batch of the shared
+  ``translation/en-fr.tsv`` (widths 15/17; GRU-256 encoder and decoder, Bahdanau attention, embeddings
+  128, Adam, clip 5) against a PyTorch encoder-decoder of the same architecture
+  (``bench.translation.torch_step``), full softmax, plus jaxrnn with sampled softmax 512; target tokens
+  per second. Skipped, with a message, when the corpus is absent.
 
 Peers: PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (CPU, 2 threads), Flax linen
 ``nn.RNN`` with ``OptimizedLSTMCell``/``GRUCell``/``SimpleCell``, Haiku
@@ -216,12 +221,67 @@ IMPLS = {
 }
 NEEDS = {"flax": "flax", "haiku": "haiku", "torch": "torch"}
 
+# the translator's step on a real batch (issues 18 and 21): GRU-256 encoder, GRU-256 decoder with Bahdanau
+# attention, embeddings 128, the en-fr.tsv vocabularies (15,479 / 18,635 words), B64, Adam, clip 5
+TRANSLATOR_BUCKET = (15, 17)  # source/target widths of the batch: the widest bucket but one
+TRANSLATOR_NUM_SAMPLED = 512
+
+
+def translator_train(repeats: int) -> tuple[dict[str, Any], list[list[Any]]] | None:
+    """jaxrnn's translator step (full softmax, and sampled 512) against PyTorch's, same real batch.
+
+    Returns ``(entry, table rows)``, or None (with a message) when the shared corpus is absent.
+    """
+    from bench import translation
+    from jaxrnn.seq2seq import TranslatorConfig
+    from jaxrnn.seq2seq.cli import load_corpus
+    from jaxrnn.text import split_pairs
+
+    corpus = translation.DATA / "translation" / "en-fr.tsv"
+    if not corpus.is_file():
+        print(f"skipping translator_train: no corpus at {corpus} ($JAXRNN_DATA names the folder above it)")
+        return None
+    if importlib.util.find_spec("torch") is None:
+        print("skipping translator_train: torch is not installed (its peer)")
+        return None
+    config = TranslatorConfig(num_units=256, embed_size=128, attention="bahdanau")
+    train = split_pairs(load_corpus(str(corpus)), valid_fraction=0.05, test_fraction=0.05)["train"]
+    model, buckets = translation.corpus_buckets(train, config)
+    bucket = next(b for b in buckets if (b.source.shape[1], b.target.shape[1]) == TRANSLATOR_BUCKET)
+    batch = tuple(jnp.asarray(x[:64]) for x in bucket)
+    runners = translation.step_runners(model, batch, config, TRANSLATOR_NUM_SAMPLED)
+    names = {"jaxrnn full": "jaxrnn", f"jaxrnn sampled{TRANSLATOR_NUM_SAMPLED}": "jaxrnn_sampled512"}
+    names["torch full"] = "torch"
+    times = _timing.interleaved({names[n]: f for n, f in runners.items()}, repeats, warmup=2)
+    tokens = float(np.asarray(batch[4]).sum())
+    entry: dict[str, Any] = {
+        "shape": {"widths": list(TRANSLATOR_BUCKET), "batch": 64, "target_tokens": tokens,
+                  "vocab": [model.source_vocab_size, model.target_vocab_size]},
+    }  # fmt: skip
+    rows = []
+    reference = _timing.median_ms(times["jaxrnn"])
+    for impl, ts in times.items():
+        ms = _timing.median_ms(ts)
+        entry[impl] = {
+            "median_ms": ms,
+            "times_ms": [1e3 * t for t in ts],
+            "compared_with": "jaxrnn",
+            "speedup_of_jaxrnn": ms / reference,
+            "target_tokens_per_s": tokens / (ms * 1e-3),
+        }
+        rows.append(["translator_train", impl, ms, "jaxrnn", ms / reference, "-", "-", "-"])
+        print(f"translator_train {impl}: {ms:.0f} ms/step, {tokens / (ms * 1e-3):.0f} target tokens/s")
+    return entry, rows
+
+
+CORPUS_WORKLOADS = {"translator_train": translator_train}
+
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the peer comparison, print a table, write ``bench/out/peers.{json,png}``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--workloads", default=",".join([*WORKLOADS, *CORPUS_WORKLOADS]))
     parser.add_argument("--impls", default=",".join(n for n in IMPLS if n != "jaxrnn_unfused"))
     parser.add_argument("--hidden", type=int, default=None, help="override every workload's H (quick runs)")
     parser.add_argument("--time", type=int, default=None, help="override every workload's T (quick runs)")
@@ -235,6 +295,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"env": _timing.environment(), "peak_gflops": peak, "repeats": args.repeats}
     rows = []
     for name in args.workloads.split(","):
+        if name in CORPUS_WORKLOADS:
+            done = CORPUS_WORKLOADS[name](args.repeats)
+            if done is not None:
+                results[name], more = done
+                rows += more
+            continue
         kind, b, t, f, h, train = WORKLOADS[name]
         h, t = args.hidden or h, args.time or t
         kx, kl = jax.random.split(jax.random.key(0))
@@ -284,7 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ]  # fmt: skip
     _timing.print_table(header, rows)
     path = _timing.write_json("peers", results)
-    _plot(results, [w for w in args.workloads.split(",")], impls)
+    _plot(results, [w for w in args.workloads.split(",") if w in results], impls)
     print(f"wrote {path} and {_timing.figure_path('peers')}")
     return results
 

@@ -62,20 +62,45 @@ def _median_time(fn, *args, repeats):
     return statistics.median(times)
 
 
-def profile(train, config, args) -> dict:
-    """Seconds per training step and target tokens per second, per bucket, full vs sampled softmax;
-    and the forward+backward time of the encoder, the decoder scan and the softmax alone."""
+def corpus_buckets(train, config):
+    """``(model, buckets)``: the vocabularies, model and length buckets ``train_translator`` builds."""
     src = build_vocabulary((tokenize(p[0]) for p in train), max_size=config.max_vocab_size)
     tgt = build_vocabulary((tokenize(p[1]) for p in train), max_size=config.max_vocab_size)
     model = build_model(config, len(src), len(tgt))
     ids = [(src.encode(tokenize(p[0])), tgt.encode(tokenize(p[1]))) for p in train]
-    ids = [(s, t) for s, t in ids if s and t and len(t) < config.max_length]
-    buckets = bucketize(ids, reverse_source=config.reverse_source)
+    ids = [(s, t) for s, t in ids if s and t and len(s) <= config.max_length and len(t) < config.max_length]
+    return model, bucketize(ids, reverse_source=config.reverse_source)
+
+
+def step_runners(model, batch, config, num_sampled) -> dict:
+    """Zero-argument functions each running one training step on ``batch`` and waiting for it:
+    jaxrnn's jitted step as ``fit`` runs it (state donated) with the full and the sampled softmax,
+    and :func:`torch_step`; each updates its own copy of the same initial model."""
+    opt = make_optimizer(3e-3, clip_norm=5.0)
+    key, runners = jax.random.key(1), {}
+    for name, ns in (("jaxrnn full", None), (f"jaxrnn sampled{num_sampled}", num_sampled)):
+        step = jax.jit(make_train_step(translator_loss(model, ns), opt), donate_argnums=(0,))
+        holder = {"state": init_train_state(init_params(model, jax.random.key(0)), opt)}
+
+        def run(step=step, holder=holder):
+            holder["state"], loss, _ = step(holder["state"], batch, key)
+            return float(loss)
+
+        runners[name] = run
+    vocab = (model.source_vocab_size, model.target_vocab_size)
+    runners["torch full"] = torch_step(vocab, batch, config.num_units, config.embed_size)
+    return runners
+
+
+def profile(train, config, args) -> dict:
+    """Seconds per training step and target tokens per second, per bucket, full vs sampled softmax;
+    and the forward+backward time of the encoder, the decoder scan and the softmax alone."""
+    model, buckets = corpus_buckets(train, config)
     params = init_params(model, jax.random.key(0))
     opt = make_optimizer(3e-3, clip_norm=5.0)
     state = init_train_state(params, opt)
     key = jax.random.key(1)
-    result: dict = {"vocab": [len(src), len(tgt)], "buckets": [], "softmax": {}}
+    result: dict = {"vocab": [model.source_vocab_size, model.target_vocab_size], "buckets": [], "softmax": {}}
     for b in buckets:
         result["buckets"].append(
             {"shape": [int(b.source.shape[1]), int(b.target.shape[1])], "pairs": len(b.source)}
@@ -141,7 +166,7 @@ def torch_step(vocab, batch, num_units, embed_size):
         }
     )
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    source, length, dec_in, target, weights = (torch.as_tensor(np.asarray(x)) for x in batch)
+    source, length, dec_in, target, weights = (torch.as_tensor(np.array(x)) for x in batch)
     source, dec_in, target = source.long(), dec_in.long(), target.long()
     mask = torch.arange(source.shape[1])[None, :] < length[:, None]
 
@@ -170,24 +195,11 @@ def torch_step(vocab, batch, num_units, embed_size):
 
 def peer(train, config, args) -> dict:
     """jaxrnn's and PyTorch's full-softmax training steps on the same batches, interleaved."""
-    src = build_vocabulary((tokenize(p[0]) for p in train), max_size=config.max_vocab_size)
-    tgt = build_vocabulary((tokenize(p[1]) for p in train), max_size=config.max_vocab_size)
-    model = build_model(config, len(src), len(tgt))
-    ids = [(src.encode(tokenize(p[0])), tgt.encode(tokenize(p[1]))) for p in train]
-    ids = [(s, t) for s, t in ids if s and t and len(s) <= config.max_length and len(t) < config.max_length]
-    buckets = bucketize(ids, reverse_source=config.reverse_source)
-    opt = make_optimizer(3e-3, clip_norm=5.0)
-    key, rows = jax.random.key(1), []
+    model, buckets = corpus_buckets(train, config)
+    rows = []
     for b in buckets[2:5]:
         batch = tuple(jnp.asarray(x[: args.batch_size]) for x in b)
-        state = init_train_state(init_params(model, jax.random.key(0)), opt)
-        timings: dict = {}
-        for name, ns in (("jaxrnn full", None), (f"jaxrnn sampled{args.num_sampled}", args.num_sampled)):
-            step = jax.jit(make_train_step(translator_loss(model, ns), opt))
-            timings[name] = lambda step=step, state=state, batch=batch: jax.block_until_ready(
-                step(state, batch, key)
-            )
-        timings["torch full"] = torch_step((len(src), len(tgt)), batch, config.num_units, config.embed_size)
+        timings = step_runners(model, batch, config, args.num_sampled)
         times: dict = {name: [] for name in timings}
         for f in timings.values():
             f()  # compile / warm up

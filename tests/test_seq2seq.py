@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from numpy_reference import dynamic_rnn, gru_step
 
 from jaxrnn import gru_cell, lstm_cell
 from jaxrnn.cli import main as cli_main
@@ -76,7 +78,66 @@ def test_masked_loss_ignores_padding_in_loss_and_gradients():
     assert abs(float(value_and_grad(params, tuple(jnp.asarray(x) for x in heavier))[0]) - float(loss)) > 1e-4
 
 
-@pytest.mark.parametrize("attention", ["none", "luong"])
+def _numpy_bahdanau_loss(p, batch):
+    """Float64 NumPy forward of the GRU + Bahdanau translator's full-softmax loss under teacher forcing,
+    written from the equations (encoder from zero state, query = the previous decoder output)."""
+    source, length, dec_in, target, weights = (np.asarray(x) for x in batch)
+    b, h_size = source.shape[0], p["encoder"]["Wh"].shape[0]
+    x = p["source_embedding"]["embeddings"][source]
+    outputs, h = dynamic_rnn(lambda s, xt: gru_step(p["encoder"], s, xt), np.zeros((b, h_size)), x, length)
+    a = p["attention"]
+    keys = outputs @ a["w_memory"]
+    mask = np.arange(source.shape[1])[None, :] < length[:, None]
+    query, total = np.zeros((b, h_size)), 0.0
+    for t in range(dec_in.shape[1]):
+        scores = np.where(mask, np.tanh(keys + (query @ a["w_query"])[:, None, :]) @ a["v"], -np.inf)
+        att = np.exp(scores - scores.max(1, keepdims=True))
+        context = np.einsum("bs,bsh->bh", att / att.sum(1, keepdims=True), outputs)
+        h, _ = gru_step(
+            p["decoder"], h, np.concatenate([p["target_embedding"]["embeddings"][dec_in[:, t]], context], 1)
+        )
+        logits = np.concatenate([h, context], 1) @ p["output"]["w"] + p["output"]["b"]
+        top = logits.max(1)
+        lse = top + np.log(np.exp(logits - top[:, None]).sum(1))
+        total += np.sum(weights[:, t] * (lse - logits[np.arange(b), target[:, t]]))
+        query = h
+    return total / weights.sum()
+
+
+def test_full_softmax_loss_and_gradients_match_a_float64_numpy_model():
+    params = init_params(MODEL, jax.random.key(3))
+    batch = make_batch(PAIRS, 4, 5)
+    ref_params = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+    loss, grads = jax.value_and_grad(lambda p: loss_fn(MODEL, p, tuple(jnp.asarray(x) for x in batch)))(
+        params
+    )
+    np.testing.assert_allclose(float(loss), _numpy_bahdanau_loss(ref_params, batch), rtol=1e-5)
+    # central differences of the float64 model at the entries the loss formulation and the hoisted
+    # target-embedding lookup touch: output weights and biases (target and non-target words), the
+    # embedding rows of the decoder's input words, and the encoder and attention
+    rng = np.random.default_rng(0)
+    checks = [(("output", "w"), (i, j)) for i, j in zip(rng.integers(0, 10, 4), rng.integers(0, 9, 4))]
+    checks += [(("output", "b"), (j,)) for j in range(9)]
+    checks += [
+        (("target_embedding", "embeddings"), (int(w), k))
+        for w in np.unique(batch.decoder_input)
+        for k in (0, 3)
+    ]
+    checks += [(("encoder", "Wx"), (1, 2)), (("attention", "v"), (0,)), (("attention", "w_query"), (2, 1))]
+    eps = 1e-6
+    for path, index in checks:
+
+        def shifted(delta, path=path, index=index):
+            p = jax.tree.map(np.copy, ref_params)
+            p[path[0]][path[1]][index] += delta
+            return _numpy_bahdanau_loss(p, batch)
+
+        numeric = (shifted(eps) - shifted(-eps)) / (2 * eps)
+        got = float(np.asarray(grads[path[0]][path[1]])[index])
+        np.testing.assert_allclose(got, numeric, rtol=2e-3, atol=2e-6, err_msg=f"{path} {index}")
+
+
+@pytest.mark.parametrize("attention", ["none", "luong", "bahdanau"])
 def test_teacher_forcing_equals_hand_chained_decoder_steps(attention):
     model = seq2seq_model(
         10, 9, embed_size=4, encoder_cell=lstm_cell(5), decoder_cell=lstm_cell(5), attention=attention
@@ -156,8 +217,13 @@ def test_cli_train_translator_on_a_tatoeba_file(tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     argv = ["train", "translator", "--corpus", str(corpus), "--attention", "none", "--steps", "3"]
     assert cli_main([*argv, "--num-units", "8", "--embed-size", "4", "--out", str(ckpt), "--quiet"]) == 0
-    assert "checkpoint written to" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "checkpoint written to" in out
     assert load_translator(ckpt).config.attention == "none"
+    # the length penalty chosen on the validation pairs at the end of training, for `jaxrnn translate`
+    chosen = json.loads((ckpt / "decoding.json").read_text())
+    assert chosen["length_penalty"] in (0.0, 0.6, 1.0) and chosen["beam_width"] == 4
+    assert f"length penalty {chosen['length_penalty']} chosen on" in out
     with pytest.raises(SystemExit):
         cli_main(["train", "translator", "--attention", "dot"])
 

@@ -105,3 +105,51 @@ def test_translate_reads_stdin_in_order_with_empty_lines_and_unknown_words(tmp_p
     assert captured.out.split("\n")[: len(lines)] == expected
     with pytest.raises(ValueError, match="beam_width must be a positive int; got 0"):
         translate(tr, ["w1"], beam_width=0)
+
+
+def test_model_defaults_follow_the_corpus_and_explicit_flags_win():
+    from jaxrnn.cli import _build_parser
+    from jaxrnn.seq2seq.cli import model_defaults
+
+    parser = _build_parser()
+    numbers = model_defaults(parser.parse_args(["train", "translator"]))
+    assert (numbers.attention, numbers.num_units, numbers.embed_size) == ("luong", 128, 64)
+    real = model_defaults(parser.parse_args(["train", "translator", "--corpus", "en-fr.tsv"]))
+    assert (real.attention, real.num_units, real.embed_size) == ("bahdanau", 256, 128)
+    argv = [
+        "train",
+        "translator",
+        "--corpus",
+        "f.tsv",
+        "--attention",
+        "none",
+        "--units",
+        "8",
+        "--embed-size",
+        "4",
+    ]
+    mine = model_defaults(parser.parse_args(argv))
+    assert (mine.attention, mine.num_units, mine.embed_size) == ("none", 8, 4)
+
+
+def test_translate_uses_the_length_penalty_the_run_chose_unless_given(tmp_path, monkeypatch, capsys):
+    from jaxrnn.seq2seq import cli as seq2seq_cli
+    from jaxrnn.seq2seq.translator import read_length_penalty, write_decoding_settings
+
+    train_translator(PAIRS, CONFIG, steps=1, out=tmp_path / "run", progress=False)
+    seen = []
+
+    def spy(translator, sentences, **kwargs):
+        seen.append(kwargs["length_penalty"])
+        return translate(translator, sentences, **kwargs)
+
+    monkeypatch.setattr(seq2seq_cli, "translate", spy)
+    argv = ["translate", "--checkpoint", str(tmp_path / "run"), "--beam-width", "2", "w1 v2"]
+    assert read_length_penalty(tmp_path / "run") is None
+    assert cli_main(argv) == 0  # no choice stored: 0
+    write_decoding_settings(tmp_path / "run", 0.6, 4, {0.0: 1.0, 0.6: 2.0, 1.0: 1.5})
+    assert cli_main(argv) == 0  # the stored choice
+    assert cli_main([*argv, "--length-penalty", "0.3"]) == 0  # the flag wins
+    assert seen == [0.0, 0.6, 0.3]
+    with pytest.raises(ValueError, match="length_penalty must be a number >= 0 .*; got -1"):
+        translate(load_translator(tmp_path / "run"), ["w1"], beam_width=2, length_penalty=-1)

@@ -28,8 +28,13 @@ def weighted_cross_entropy(logits: Array, targets: Array, weights: Array) -> Arr
             f"logits [B, T, V], targets [B, T] and weights [B, T] must agree; "
             f"got {logits.shape}, {targets.shape}, {weights.shape}"
         )
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    nll = -jnp.take_along_axis(logp, targets[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    # -log p(t) = logsumexp(logits) - logits[t], with logits[t] picked by comparing with an iota rather
+    # than gathered: the backward pass of a gather is a scatter into a zero [B, T, V] array, while this
+    # one fuses into the softmax's single elementwise pass over the logits
+    classes = lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
+    picked = classes == targets[..., None].astype(jnp.int32)
+    true_logit = jnp.sum(jnp.where(picked, logits, 0.0), axis=-1)
+    nll = jax.nn.logsumexp(logits, axis=-1) - true_logit
     weights = weights.astype(nll.dtype)
     # where, not multiply, so a NaN/inf on a padded position cannot leak into the loss or its gradient
     total = jnp.sum(jnp.where(weights > 0, nll * weights, 0.0))

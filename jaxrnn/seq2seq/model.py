@@ -185,6 +185,17 @@ def decoder_hidden(
       ``output_logits(params, hidden)``.
     """
     x = jnp.take(params["target_embedding"]["embeddings"], prev_ids, axis=0)
+    return decoder_hidden_embedded(model, params, state, x, memory)
+
+
+def decoder_hidden_embedded(
+    model: Seq2Seq, params: Params, state: DecoderState, x: Array, memory: Memory
+) -> tuple[DecoderState, Array, Array | None]:
+    """:func:`decoder_hidden` from the previous word's embedding ``x [B, E]`` rather than its id.
+
+    Teacher forcing looks up all the decoder's input words at once, outside the scan (see
+    :func:`teacher_forced_hidden`).
+    """
     att = model.attention
     weights = None
     if att is not None and att.name == "bahdanau":
@@ -223,11 +234,15 @@ def teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length,
     memory, enc_state = encode(model, params, source, source_length)
     state0 = initial_decoder_state(model, enc_state, source.shape[0], memory.outputs.dtype)
 
-    def body(state, ids):
-        state, hidden, _ = decoder_hidden(model, params, state, ids, memory)
+    # every input word looked up once, time-major, before the scan: a lookup inside the scan would make
+    # the backward pass add a dense [V, E] gradient of the embedding table into its carry at every step
+    embedded = jnp.take(params["target_embedding"]["embeddings"], jnp.swapaxes(decoder_input, 0, 1), axis=0)
+
+    def body(state, x):
+        state, hidden, _ = decoder_hidden_embedded(model, params, state, x, memory)
         return state, hidden
 
-    _, hidden = lax.scan(body, state0, jnp.swapaxes(decoder_input, 0, 1))
+    _, hidden = lax.scan(body, state0, embedded)
     return jnp.swapaxes(hidden, 0, 1)
 
 

@@ -125,6 +125,8 @@ def translate(
         raise ValueError(f"beam_width must be a positive int; got {beam_width!r}")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
+        raise ValueError(f"length_penalty must be a number >= 0 (GNMT's alpha); got {length_penalty!r}")
     tr = translator
     ids = [source_ids(tr.source_vocab, s) for s in sentences]
     out = [""] * len(ids)
@@ -141,7 +143,13 @@ def translate(
             decoded = _greedy(tr.model, tr.params, source, length, tr.config.max_length)
         else:
             decoded = _beam(
-                tr.model, tr.params, source, length, tr.config.max_length, beam_width, float(length_penalty)
+                tr.model,
+                tr.params,
+                source,
+                length,
+                tr.config.max_length,
+                beam_width,
+                jnp.float32(length_penalty),
             )
         for i, row in zip(rows, np.asarray(decoded)):
             out[i] = detokenize(tr.target_vocab.decode(row))
@@ -159,7 +167,8 @@ def _greedy(model, params, source, length, max_length):
     return greedy_decode(model, params, source, length, max_length=max_length).ids
 
 
-@jax.jit(static_argnums=(0, 4, 5, 6))
+# length_penalty is traced, not static: choosing it among several values compiles beam search once
+@jax.jit(static_argnums=(0, 4, 5))
 def _beam(model, params, source, length, max_length, beam_width, length_penalty):
     return beam_search(
         model,
@@ -208,7 +217,38 @@ def evaluate(
     return {"exact_match": exact, **scores, "seconds": time.perf_counter() - start, "examples": hyps[:3]}
 
 
+def choose_length_penalty(
+    translator: Translator,
+    pairs: Sequence[Sequence[str]],
+    *,
+    alphas: Sequence[float] = (0.0, 0.6, 1.0),
+    beam_width: int = 4,
+) -> tuple[float, dict[float, float]]:
+    """GNMT's alpha with the highest BLEU of beam search on ``pairs`` (a validation split).
+
+    Args:
+      translator: a :class:`Translator`.
+      pairs: ``(source, reference[, ...])`` pairs, never the test split.
+      alphas: the candidates, each >= 0; on a tie the first one wins.
+      beam_width: the beam search it is chosen for.
+
+    Returns:
+      ``(alpha, {alpha: BLEU})``.
+    """
+    if not pairs:
+        raise ValueError("pairs must be non-empty to choose a length penalty; got 0 pairs")
+    if not alphas or any(isinstance(a, bool) or not isinstance(a, (int, float)) or a < 0 for a in alphas):
+        raise ValueError(f"alphas must be a non-empty sequence of numbers >= 0; got {alphas!r}")
+    bleu = {
+        float(a): evaluate(translator, pairs, beam_width=beam_width, length_penalty=float(a))["bleu"]
+        for a in alphas
+    }
+    return max(bleu, key=lambda a: bleu[a]), bleu
+
+
 SOURCE_VOCAB = "source_vocab.json"
+# beam search's settings chosen at the end of training (written by `jaxrnn train translator`)
+DECODING = "decoding.json"
 TARGET_VOCAB = "target_vocab.json"
 # the fields a training run's config.json has beside the TranslatorConfig ones (see train_translator)
 TRAINING_FIELDS = (
@@ -236,6 +276,26 @@ def write_translator_files(config: TranslatorConfig, src: Vocabulary, tgt: Vocab
     runs.write_json(d / "config.json", config._asdict())
     save_vocabulary(src, d / SOURCE_VOCAB)
     save_vocabulary(tgt, d / TARGET_VOCAB)
+
+
+def write_decoding_settings(directory, length_penalty: float, beam_width: int, valid_bleu: dict) -> None:
+    """Write the length penalty chosen on validation into a run directory (``decoding.json``)."""
+    runs.write_json(
+        pathlib.Path(directory) / DECODING,
+        {
+            "length_penalty": float(length_penalty),
+            "beam_width": int(beam_width),
+            "valid_bleu_by_length_penalty": {str(k): v for k, v in valid_bleu.items()},
+        },
+    )
+
+
+def read_length_penalty(directory) -> float | None:
+    """The length penalty a training run chose on validation, or None when it chose none."""
+    path = pathlib.Path(directory) / DECODING
+    if not path.is_file():
+        return None
+    return float(json.loads(path.read_text())["length_penalty"])
 
 
 def read_translator_files(directory) -> tuple[TranslatorConfig, Vocabulary, Vocabulary]:
