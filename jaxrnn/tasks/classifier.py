@@ -21,7 +21,8 @@ from jaxrnn import runs, train
 from jaxrnn.cells import Cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
-from jaxrnn.tasks.common import make_cell, write_json
+from jaxrnn.runs import write_json
+from jaxrnn.tasks.common import make_cell
 from jaxrnn.tuning import tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll
 from jaxrnn.wrappers import dropout, stack_cells
