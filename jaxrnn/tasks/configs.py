@@ -121,6 +121,10 @@ class MnistTaskConfig(RunConfig):
     learning_rate: float = option(2e-3)
     schedule: str = option("cosine", "cosine: decay to 0 over the run", choices=("cosine", "constant"))
 
+    def __post_init__(self) -> None:
+        # an explicit 0 or negative value is refused when the config is made, before any model or data
+        check_positive_fields(self)
+
 
 @dataclasses.dataclass(frozen=True)
 class VideoConfig(MnistTaskConfig):

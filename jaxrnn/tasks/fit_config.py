@@ -18,7 +18,7 @@ import jax
 import optax
 
 from jaxrnn import runs, train
-from jaxrnn.tasks.configs import RunConfig, check_positive_fields
+from jaxrnn.tasks.configs import RunConfig
 
 # the fields that say how to run, not what is trained: left out of the saved config.json
 RUN_ONLY = ("out", "restart", "minutes", "checkpoint_every", "quiet")
@@ -52,9 +52,8 @@ class Run(NamedTuple):
 
 
 def start_run(task: str, config: RunConfig, loss_fn: train.LossFn) -> Run:
-    """Check ``config``'s values, then prepare its run directory (refusing another run's; see
-    :func:`jaxrnn.runs.prepare_run`) before any data is read."""
-    check_positive_fields(config)
+    """Prepare ``config``'s run directory (refusing another run's; see :func:`jaxrnn.runs.prepare_run`)
+    before any data is read."""
     key = jax.random.key(config.seed)
     saved = {k: v for k, v in dataclasses.asdict(config).items() if k not in RUN_ONLY}
     out = None
