@@ -68,8 +68,8 @@ def list_checkpoints(directory: str | os.PathLike) -> list[pathlib.Path]:
     directory = pathlib.Path(directory)
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir() if _PATTERN.match(p.name)]
-    return sorted(found, key=lambda p: int(_PATTERN.match(p.name).group(1)))
+    steps = {p: m for p in directory.iterdir() if (m := _PATTERN.match(p.name))}
+    return sorted(steps, key=lambda p: int(steps[p].group(1)))
 
 
 def checkpoint_step(path: str | os.PathLike) -> int:

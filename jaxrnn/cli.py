@@ -13,6 +13,8 @@ from jaxrnn.tasks import word2vec as word2vec_task
 from jaxrnn.tasks.configs import (
     ClassifierConfig,
     RegressorConfig,
+    SpellConfig,
+    VideoConfig,
     add_config_arguments,
     config_from_arguments,
     train,
@@ -39,9 +41,11 @@ def _build_parser() -> argparse.ArgumentParser:
         RegressorConfig,
     )
 
-    from jaxrnn.tasks import vision_cli
-
-    vision_cli.add_parser(tasks)  # video, spell
+    for task, config_type, help_text in (
+        ("video", VideoConfig, "exercise 3: moving-MNIST clips, digit + direction, CNN -> LSTM or ConvLSTM"),
+        ("spell", SpellConfig, "vector-to-sequence: spell an MNIST digit's English name letter by letter"),
+    ):
+        add_config_arguments(tasks.add_parser(task, help=help_text, description=help_text), config_type)
     add_train_arguments(
         tasks.add_parser(
             "translator", help="encoder-decoder translation: embedded numbers corpus or Tatoeba file"
@@ -84,10 +88,14 @@ def _train(args: argparse.Namespace) -> int:
         return word2vec_task.run(args)
     if args.task == "forecaster":
         return forecaster_run.run(args)
-    from jaxrnn.tasks import vision_cli
-
-    if args.task in vision_cli.TASKS:
-        return vision_cli.run(args)
+    if args.task in ("video", "spell"):
+        config_type = VideoConfig if args.task == "video" else SpellConfig
+        config = config_from_arguments(config_type, args, out=args.out or f"runs/{args.task}")
+        result = train(config)
+        for name in ("validation", "test"):
+            print(f"{name}: {', '.join(f'{k} {v:.4f}' for k, v in sorted(result[name].items()))}")
+        print(f"({result['seconds']:.0f} s); config.json, metrics.json and plots in {config.out}")
+        return 0
     if args.task == "classifier":
         out = pathlib.Path(args.out or f"runs/classifier-{args.dataset}-{args.cell or 'default'}")
         result = train(config_from_arguments(ClassifierConfig, args, out=str(out)))

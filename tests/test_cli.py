@@ -253,7 +253,10 @@ def test_flags_come_from_the_config_with_aliases(capsys):
         "--seed",
     ):
         assert flag in text, flag
-    with pytest.raises(TypeError, match="config must be a ClassifierConfig or a RegressorConfig; got dict"):
+    with pytest.raises(
+        TypeError,
+        match="config must be a ClassifierConfig, RegressorConfig, VideoConfig or SpellConfig; got dict",
+    ):
         from jaxrnn.tasks.configs import train
 
         train({"epochs": 1})

@@ -31,3 +31,28 @@ def test_missing_mnist_says_where_to_put_it(capsys, tmp_path):
     code = main(["train", "spell", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "run")])
     assert code == 1
     assert "MNIST file train-images-idx3-ubyte.gz not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["classifier", "regressor", "video", "spell"])
+def test_every_fit_task_has_the_shared_flags(task, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", task, "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--num-units", "--units", "--out", "--restart", "--minutes", "--seed", "--quiet"):
+        assert flag in text, flag
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["spell", "--units", "0"], "units must be a positive int; got 0"),
+        (["video", "--minutes", "-1"], "minutes must be a positive number; got -1.0"),
+        (["video", "--learning-rate", "0"], "learning_rate must be a positive number; got 0.0"),
+        (["spell", "--eval-size", "-5"], "eval_size must be a positive int; got -5"),
+    ],
+)
+def test_explicit_zero_or_negative_is_refused_before_any_data_is_read(flags, message, capsys, tmp_path):
+    # --data-dir points nowhere: the value check must come first, and no default replaces the value
+    code = main(["train", *flags, "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "run")])
+    assert code == 1
+    assert message in capsys.readouterr().err

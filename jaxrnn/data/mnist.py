@@ -9,12 +9,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import pathlib
 from typing import NamedTuple
 
 import numpy as np
 
-from jaxrnn.data.root import ENV_VAR, dataset_dir
+from jaxrnn.data.root import ENV_VAR, data_root, dataset_dir
 
 FILES = {
     "train_images": ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
@@ -60,18 +59,6 @@ def parse_idx(data: bytes, name: str = "data") -> np.ndarray:
     return np.frombuffer(data[header:], dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
-    """``data_dir``, else ``$JAXRNN_DATA``, else raise a ValueError saying where to put the files."""
-    if data_dir is None:
-        data_dir = os.environ.get(ENV_VAR)
-    if data_dir is None:
-        raise ValueError(
-            f"data_dir is not set: pass data_dir=... (--data-dir on the command line) or set ${ENV_VAR} "
-            f"to a directory holding {', '.join(f for f, _ in FILES.values())}"
-        )
-    return pathlib.Path(data_dir)
-
-
 def load_mnist(data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> Mnist:
     """Read MNIST from ``data_dir`` (or ``$JAXRNN_DATA``), verifying the decompressed md5s.
 
@@ -88,7 +75,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, verify: bool = True
       FileNotFoundError: a file is missing (the message says where to put it).
       ValueError: a file is corrupted (bad gzip, bad checksum, bad IDX header).
     """
-    root = resolve_data_dir(data_dir)
+    root = data_root(data_dir)
     if not (root / FILES["train_images"][0]).exists():
         root = dataset_dir("mnist", root)  # the $JAXRNN_DATA root's mnist/ folder
     arrays = {}

@@ -24,7 +24,6 @@ from jaxrnn.seq2seq.model import (
     seq2seq_model,
     teacher_forced_hidden,
 )
-from jaxrnn.seq2seq.pretrained import load_word2vec_rows
 from jaxrnn.seq2seq.training import epoch_batches, train_translator, translator_loss
 from jaxrnn.seq2seq.translator import (
     Translator,
@@ -35,6 +34,7 @@ from jaxrnn.seq2seq.translator import (
     score_translations,
     translate,
 )
+from jaxrnn.text.word2vec_format import load_word2vec_rows
 
 __all__ = [
     "Alignment",

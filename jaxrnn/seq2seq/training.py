@@ -19,7 +19,6 @@ from jaxrnn import checkpoint as ckpt
 from jaxrnn import runs
 from jaxrnn.layers import freeze
 from jaxrnn.seq2seq.model import Seq2Seq, init_params, loss_fn
-from jaxrnn.seq2seq.pretrained import load_word2vec_rows
 from jaxrnn.seq2seq.translator import (
     SOURCE_VOCAB,
     TARGET_VOCAB,
@@ -30,6 +29,7 @@ from jaxrnn.seq2seq.translator import (
 )
 from jaxrnn.text.bucketing import Batch, bucketize
 from jaxrnn.text.vocab import build_vocabulary, load_vocabulary, save_vocabulary, tokenize
+from jaxrnn.text.word2vec_format import load_word2vec_rows
 from jaxrnn.train import fit, make_optimizer, make_train_step
 
 CHECKPOINT_MINUTES = 2.0

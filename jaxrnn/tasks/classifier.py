@@ -21,7 +21,8 @@ from jaxrnn import runs, train
 from jaxrnn.cells import Cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense
-from jaxrnn.tasks.common import make_cell, write_json
+from jaxrnn.runs import write_json
+from jaxrnn.tasks.common import make_cell
 from jaxrnn.tuning import tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll
 from jaxrnn.wrappers import dropout, stack_cells
@@ -85,27 +86,12 @@ def sequence_classifier(
         key: Array | None = None,
         training: bool = False,
     ) -> Array:
+        options = dict(sequence_length=sequence_length, key=key, training=training, unroll=unroll)
         if cell_bw is None:
-            outputs, _ = dynamic_unroll(
-                cell,
-                params["rnn"],
-                inputs,
-                sequence_length=sequence_length,
-                key=key,
-                training=training,
-                unroll=unroll,
-            )
+            outputs, _ = dynamic_unroll(cell, params["rnn"], inputs, **options)
         else:
             (outputs, outputs_bw), _ = bidirectional_unroll(
-                cell,
-                cell_bw,
-                params["rnn"],
-                params["rnn_bw"],
-                inputs,
-                sequence_length=sequence_length,
-                key=key,
-                training=training,
-                unroll=unroll,
+                cell, cell_bw, params["rnn"], params["rnn_bw"], inputs, **options
             )
         if sequence_length is None:
             last = outputs[:, -1]
@@ -398,10 +384,9 @@ def train_classifier(
     if unroll != "auto" and not (isinstance(unroll, int) and not isinstance(unroll, bool) and unroll >= 1):
         raise ValueError(f"unroll must be a positive int or 'auto'; got {unroll!r}")
 
-    rnn = classifier_rnn(config)
+    rnn = classifier_rnn(config)  # a bad cell name is refused before the run directory is touched
     # a run directory holding another configuration is refused here, before any data is read
     out_dir = None if out is None else runs.prepare_run(out, {**config, "unroll": unroll}, restart=restart)
-    rnn = classifier_rnn(config)
     sets = load_splits(
         dataset,
         data_dir,

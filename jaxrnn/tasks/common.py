@@ -1,15 +1,15 @@
-"""Shared pieces of the tasks: cell names, run directories, JSON metrics."""
+"""Shared pieces of the tasks: cell names, run directories."""
 
 from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 from jaxrnn.cells import Cell, basic_cell, gru_cell, lstm_cell
-from jaxrnn.runs import write_json  # noqa: F401  (its public home is jaxrnn.runs; kept importable here)
 
-CELLS = {"basic": basic_cell, "lstm": lstm_cell, "gru": gru_cell}
+CELLS: dict[str, Callable[..., Cell]] = {"basic": basic_cell, "lstm": lstm_cell, "gru": gru_cell}
 
 
 def make_cell(name: str, num_units: int, **kwargs: Any) -> Cell:

@@ -18,6 +18,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jaxrnn import runs
 from jaxrnn.tasks.common import CELLS
 
 
@@ -107,6 +108,58 @@ class RegressorConfig(RunConfig):
     clip_norm: float | None = option(None, "clip gradients by global norm")
 
 
+@dataclasses.dataclass(frozen=True)
+class MnistTaskConfig(RunConfig):
+    """What the MNIST image tasks (``video``, ``spell``) share: data, epochs, Adam and its schedule."""
+
+    seed: int = option(0, "PRNG seed (an integer)")
+    data_dir: str | None = option(None, "MNIST directory, or a root holding mnist/ (default: $JAXRNN_DATA)")
+    train_size: int | None = option(None, "use only the first N training digits")
+    eval_size: int | None = option(None, "use only the first N validation and test digits")
+    epochs: int = option(4)
+    batch_size: int = option(64)
+    learning_rate: float = option(2e-3)
+    schedule: str = option("cosine", "cosine: decay to 0 over the run", choices=("cosine", "constant"))
+
+    def __post_init__(self) -> None:
+        # an explicit 0 or negative value is refused when the config is made, before any model or data
+        check_positive_fields(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoConfig(MnistTaskConfig):
+    """:func:`jaxrnn.tasks.video.train_video`'s settings: moving-MNIST clips, digit and direction."""
+
+    # no argparse choices: the model's own check names them (before any data is read)
+    model: str = option("lstm", "lstm (per-frame CNN -> LSTM) or convlstm (CNN -> ConvLSTM)")
+    num_frames: int = option(4, "frames per clip")
+    canvas: int = option(64, "canvas side in pixels")
+    min_speed: int = option(3, "pixels per frame")
+    max_speed: int = option(6, "pixels per frame")
+    units: int = option(128, "LSTM units (lstm)", flag="--num-units", aliases=("--units",))
+    filters: int = option(16, "ConvLSTM filters (convlstm)")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpellConfig(MnistTaskConfig):
+    """:func:`jaxrnn.tasks.spell.train_spell`'s settings: spell an MNIST digit's name letter by letter."""
+
+    epochs: int = option(3)
+    units: int = option(64, "decoder LSTM units", flag="--num-units", aliases=("--units",))
+    embed_size: int = option(16, "letter embedding size")
+
+
+def check_positive_fields(config: RunConfig) -> None:
+    """Every int or float field of ``config`` but ``seed`` must be positive (None: unset); else ValueError."""
+    hints = typing.get_type_hints(type(config))
+    kinds = {f.name: _flag_type(hints[f.name]) for f in dataclasses.fields(config) if f.name != "seed"}
+    runs.check_positive(
+        dataclasses.asdict(config),
+        ints=[name for name, kind in kinds.items() if kind is int],
+        numbers=[name for name, kind in kinds.items() if kind is float],
+    )
+
+
 def _train_function(config: RunConfig) -> Callable[..., dict]:
     if isinstance(config, ClassifierConfig):
         from jaxrnn.tasks.classifier import train_classifier
@@ -116,7 +169,10 @@ def _train_function(config: RunConfig) -> Callable[..., dict]:
         from jaxrnn.tasks.regressor import train_regressor
 
         return train_regressor
-    raise TypeError(f"config must be a ClassifierConfig or a RegressorConfig; got {type(config).__name__}")
+    raise TypeError(
+        "config must be a ClassifierConfig, RegressorConfig, VideoConfig or SpellConfig; "
+        f"got {type(config).__name__}"
+    )
 
 
 def train(config: RunConfig) -> dict:
@@ -124,6 +180,14 @@ def train(config: RunConfig) -> dict:
 
     >>> result = train(ClassifierConfig(epochs=1, train_size=100, quiet=True))  # doctest: +SKIP
     """
+    if isinstance(config, VideoConfig):
+        from jaxrnn.tasks.video import train_video
+
+        return train_video(config)
+    if isinstance(config, SpellConfig):
+        from jaxrnn.tasks.spell import train_spell
+
+        return train_spell(config)
     return _train_function(config)(**dataclasses.asdict(config))
 
 
@@ -135,14 +199,21 @@ def _flag_type(annotation: Any) -> Any:
     return annotation
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, config_type: type[RunConfig]) -> None:
-    """Add one flag per field of ``config_type`` to ``parser`` (dest = the field's name)."""
+def add_config_arguments(
+    parser: argparse.ArgumentParser, config_type: type, choices: dict[str, Sequence[Any]] | None = None
+) -> None:
+    """Add one flag per field of the dataclass ``config_type`` to ``parser`` (dest = the field's name).
+
+    Fields made with :func:`option` bring their help, choices, aliases, flag name and parser;
+    ``choices`` gives (or replaces) the choices of named fields.
+    """
     hints = typing.get_type_hints(config_type)
     for field in dataclasses.fields(config_type):
-        meta = field.metadata
+        meta = {"help": "", "choices": None, "aliases": (), "flag": None, "parse": None, **field.metadata}
+        meta["choices"] = (choices or {}).get(field.name, meta["choices"])
         names = [meta["flag"] or "--" + field.name.replace("_", "-"), *meta["aliases"]]
         kind = _flag_type(hints[field.name])
-        if kind is bool:
+        if kind is bool and meta["parse"] is None:
             parser.add_argument(*names, dest=field.name, action="store_true", help=meta["help"])
             continue
         parser.add_argument(
@@ -155,7 +226,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_type: type[RunC
         )
 
 
-def config_from_arguments(config_type: type[RunConfig], args: argparse.Namespace, **overrides: Any) -> Any:
+def config_from_arguments(config_type: type, args: argparse.Namespace, **overrides: Any) -> Any:
     """The ``config_type`` the parsed flags describe (``overrides`` replace fields)."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_type)}
     return config_type(**{**values, **overrides})

@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from jaxrnn.data.timeseries_real import Split, default_split, interpolate_missing, load_series
+from jaxrnn.runs import write_json
 from jaxrnn.tasks import forecast_baselines as base
 from jaxrnn.tasks import forecaster as fc
-from jaxrnn.tasks.common import prepare_out, write_json
+from jaxrnn.tasks.common import prepare_out
+from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments, option
 
 # chosen on the validation years (bench/RESULTS.md, "Real time series"); other CSVs get "other"
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -32,6 +34,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 AR_ORDERS = (1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 52, 78, 104)
 
 
+def on_off(value: str) -> bool:
+    """``"on"`` -> True, ``"off"`` -> False (the ``--level`` flag)."""
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be 'on' or 'off'; got {value!r}")
+    return value == "on"
+
+
 @dataclasses.dataclass(frozen=True)
 class ForecastConfig:
     """Settings of one forecaster run; None takes the series' default from :data:`DEFAULTS`.
@@ -40,18 +49,20 @@ class ForecastConfig:
     their seed are averaged (an ensemble).
     """
 
-    series: str = "co2"
-    horizon: int = 12
-    num_units: int | None = None
-    num_layers: int = 2
-    window: int | None = None
-    level: bool | None = None
-    seasonal: bool = False
-    epochs: int | None = None
-    members: int = 5
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    seed: int = 0
+    series: str = option("co2", "co2, elnino, or a CSV path with a date and a value column")
+    horizon: int = option(12, "forecast 1..H steps ahead")
+    num_units: int | None = option(None, "LSTM units per layer (default per series)", aliases=("--units",))
+    num_layers: int = option(2, "stacked LSTM layers", aliases=("--layers",))
+    window: int | None = option(None, "steps each window reads (default per series)")
+    level: bool | None = option(
+        None, "on or off: feed the standardised level (default per series)", parse=on_off
+    )
+    seasonal: bool = option(False, "subtract the training years' seasonal profile")
+    epochs: int | None = option(None, "default per series")
+    members: int = option(5, "ensemble size (seeds averaged)")
+    batch_size: int = option(64)
+    learning_rate: float = option(3e-3)
+    seed: int = option(0, "PRNG seed (an integer)")
 
     def resolved(self, period: int) -> ForecastConfig:
         """The config with every None replaced by the series' default."""
@@ -247,51 +258,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "forecaster", help="deep-LSTM forecaster of a real series (co2, elnino or a date,value CSV)"
     )
-    p.add_argument(
-        "--series", default="co2", help="co2, elnino, or a CSV path with a date and a value column"
-    )
+    add_config_arguments(p, ForecastConfig)
     p.add_argument(
         "--data-dir", default=None, help="folder of co2.csv/elnino.csv (default $JAXRNN_DATA/timeseries)"
     )
     p.add_argument(
         "--out", default=None, help="run directory for metrics.json and PNGs (default runs/forecaster-SERIES)"
     )
-    p.add_argument("--horizon", type=int, default=12, help="forecast 1..H steps ahead (default 12)")
-    p.add_argument("--units", type=int, default=None, help="LSTM units per layer (default per series)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--window", type=int, default=None, help="steps each window reads (default per series)")
-    p.add_argument(
-        "--level",
-        choices=["on", "off"],
-        default=None,
-        help="feed the standardised level (default per series)",
-    )
-    p.add_argument("--seasonal", action="store_true", help="subtract the training years' seasonal profile")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--members", type=int, default=5, help="ensemble size (seeds averaged)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``jaxrnn train forecaster`` and print the validation and test table."""
-    config = ForecastConfig(
-        series=args.series,
-        horizon=args.horizon,
-        num_units=args.units,
-        num_layers=args.layers,
-        window=args.window,
-        level=None if args.level is None else args.level == "on",
-        seasonal=args.seasonal,
-        epochs=args.epochs,
-        members=args.members,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-    )
+    config = config_from_arguments(ForecastConfig, args)
     out = args.out or f"runs/forecaster-{pathlib.Path(args.series).stem}"
     result = train_forecaster(config, data_dir=args.data_dir, out=out, quiet=args.quiet)
     print(

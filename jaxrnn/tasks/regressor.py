@@ -21,7 +21,8 @@ from jaxrnn import runs, train
 from jaxrnn.cells import Cell
 from jaxrnn.data.time_series import HELD_OUT_RANGE, TRAIN_RANGE, next_batch
 from jaxrnn.layers import dense, time_distributed
-from jaxrnn.tasks.common import make_cell, write_json
+from jaxrnn.runs import write_json
+from jaxrnn.tasks.common import make_cell
 from jaxrnn.unroll import dynamic_unroll
 from jaxrnn.wrappers import output_projection
 

@@ -9,8 +9,6 @@ A prediction counts only when the whole name is exactly right.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -23,8 +21,8 @@ from jaxrnn import train
 from jaxrnn.cells import Cell, LSTMState, lstm_cell
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.layers import dense, embedding
-from jaxrnn.tasks.common import prepare_out, write_json
-from jaxrnn.tasks.video import learning_rate_schedule
+from jaxrnn.tasks.configs import SpellConfig
+from jaxrnn.tasks.fit_config import finish_run, fit_run, start_run
 from jaxrnn.tasks.vision import conv_encoder
 from jaxrnn.unroll import dynamic_unroll
 
@@ -162,24 +160,6 @@ def exact_accuracy(model: Speller, params: Any, images: np.ndarray, digits: np.n
     return float(np.mean([name == NAMES[d] for name, d in zip(names, digits)]))
 
 
-@dataclasses.dataclass
-class SpellConfig:
-    """Settings of :func:`train_spell`; the ``jaxrnn train spell`` flags are derived from these fields."""
-
-    units: int = 64  # decoder LSTM units
-    embed_size: int = 16  # letter embedding size
-    epochs: int = 3
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    schedule: str = "cosine"  # cosine (decay to 0 over the run) or constant
-    train_size: int | None = None  # use only the first N training images
-    eval_size: int | None = None  # use only the first N validation and test images
-    seed: int = 0
-    data_dir: str | None = None  # MNIST directory (default $JAXRNN_DATA)
-    out: str | None = None  # run directory: config.json, metrics.json, training_curves.png
-    quiet: bool = False  # no progress bar
-
-
 def _as_batch(images: np.ndarray, digits: np.ndarray) -> dict[str, np.ndarray]:
     targets, lengths = spell_targets(digits)
     return {"images": images.astype(np.float32) / np.float32(255.0), "targets": targets, "lengths": lengths}
@@ -201,6 +181,8 @@ def train_spell(
       A dict: ``config``, ``history``, ``validation`` and ``test`` (``exact``: whole names right,
       ``letter_accuracy``, ``loss``), ``examples`` (first test names spelled), ``seconds``, ``params``.
     """
+    model = model or speller(config.units, config.embed_size)
+    run = start_run("spell", config, spell_loss(model))
     if splits is None:
         from jaxrnn.data.mnist import load_mnist
         from jaxrnn.data.moving_mnist import mnist_splits
@@ -210,55 +192,32 @@ def train_spell(
     for name, (images, digits) in splits.items():
         limit = config.train_size if name == "train" else config.eval_size
         sets[name] = _as_batch(images[:limit], digits[:limit])
-    model = model or speller(config.units, config.embed_size)
-    loss_fn = spell_loss(model)
-    key = jax.random.key(config.seed)
-    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, key)))
     names = tuple(sets["train"])
     batches = shuffled_batches(tuple(sets["train"].values()), config.batch_size, seed=config.seed)
 
     def held_out(name: str) -> Any:
         return (dict(zip(names, b)) for b in sequential_batches(tuple(sets[name].values()), 1000))
 
-    out = prepare_out(config.out)
-    if out is not None:
-        write_json(out / "config.json", {"task": "spell", **dataclasses.asdict(config)})
-    start = time.perf_counter()
-    state, history = train.fit(
-        loss_fn,
-        model.init(jax.random.fold_in(key, 0)),
+    state, history, start = fit_run(
+        run,
+        model.init,
         lambda epoch: (dict(zip(names, b)) for b in batches(epoch)),
-        key=jax.random.fold_in(key, 1),
-        epochs=config.epochs,
-        optimizer=train.make_optimizer(
-            learning_rate_schedule(config, len(splits["train"][0])), clip_norm=5.0
-        ),
-        eval_fn=eval_fn,
-        eval_batches=lambda: held_out("validation"),
-        quiet=config.quiet,
+        lambda: held_out("validation"),
+        len(splits["train"][0]),
     )
     params = state.params
     results = {}
     for name in ("validation", "test"):
         images, digits = splits[name]
         images = images[: config.eval_size]
-        metrics = train.evaluate(eval_fn, params, held_out(name))
+        metrics = train.evaluate(run.eval_fn, params, held_out(name))
         metrics["exact"] = exact_accuracy(model, params, sets[name]["images"], digits[: len(images)])
         results[name] = metrics
     spelled = decode_names(np.asarray(jax.jit(model.spell)(params, jnp.asarray(sets["test"]["images"][:20]))))
     result = {
-        "config": dataclasses.asdict(config),
         "history": history,
         **results,
         "examples": [{"digit": int(d), "spelled": s} for d, s in zip(splits["test"][1][:20], spelled)],
-        "seconds": time.perf_counter() - start,
         "params": params,
     }
-    if out is not None:
-        write_json(out / "metrics.json", {k: v for k, v in result.items() if k != "params"})
-        from jaxrnn.plots import plot_training_curves
-
-        plot_training_curves(
-            history, out / "training_curves.png", title="MNIST digit -> name (vector-to-sequence)"
-        )
-    return result
+    return finish_run(run, result, start, "MNIST digit -> name (vector-to-sequence)")

@@ -14,8 +14,6 @@ A clip counts as correct only when both the digit and the direction are.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -29,7 +27,8 @@ from jaxrnn.cells import Cell, lstm_cell
 from jaxrnn.conv_lstm import conv_lstm_cell
 from jaxrnn.data.moving_mnist import DIRECTIONS, Split, clip_batches
 from jaxrnn.layers import dense
-from jaxrnn.tasks.common import prepare_out, write_json
+from jaxrnn.tasks.configs import VideoConfig
+from jaxrnn.tasks.fit_config import finish_run, fit_run, start_run
 from jaxrnn.tasks.vision import conv_encoder
 from jaxrnn.unroll import dynamic_unroll, static_unroll
 
@@ -146,45 +145,6 @@ def video_loss(model: VideoClassifier) -> train.LossFn:
     return loss_fn
 
 
-@dataclasses.dataclass
-class VideoConfig:
-    """Settings of :func:`train_video`; the ``jaxrnn train video`` flags are derived from these fields."""
-
-    model: str = "lstm"  # lstm (per-frame CNN -> LSTM) or convlstm (CNN -> ConvLSTM)
-    num_frames: int = 4  # frames per clip
-    canvas: int = 64  # canvas side in pixels
-    min_speed: int = 3  # pixels per frame
-    max_speed: int = 6
-    units: int = 128  # LSTM units (lstm)
-    filters: int = 16  # ConvLSTM filters (convlstm)
-    epochs: int = 4
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    schedule: str = "cosine"  # cosine (decay to 0 over the run) or constant
-    train_size: int | None = None  # use only the first N training digits
-    eval_size: int | None = None  # use only the first N validation and test digits
-    seed: int = 0
-    data_dir: str | None = None  # MNIST directory (default $JAXRNN_DATA)
-    out: str | None = None  # run directory: config.json, metrics.json, training_curves.png
-    quiet: bool = False  # no progress bar
-
-
-def learning_rate_schedule(config: Any, train_size: int) -> float | optax.Schedule:
-    """``config.learning_rate``, constant or cosine-decayed to 0 over ``config.epochs`` epochs.
-
-    Args:
-      config: has ``learning_rate``, ``schedule`` (``"cosine"`` or ``"constant"``), ``epochs``,
-        ``batch_size`` and ``train_size`` (a limit or None).
-      train_size: the number of training examples before the limit.
-    """
-    if config.schedule == "constant":
-        return config.learning_rate
-    if config.schedule != "cosine":
-        raise ValueError(f"schedule must be 'cosine' or 'constant'; got {config.schedule!r}")
-    n = train_size if config.train_size is None else min(config.train_size, train_size)
-    return optax.cosine_decay_schedule(config.learning_rate, max(config.epochs * (n // config.batch_size), 1))
-
-
 def train_video(
     config: VideoConfig, splits: dict[str, Split] | None = None, *, model: VideoClassifier | None = None
 ) -> dict:
@@ -204,6 +164,7 @@ def train_video(
         model = video_classifier(
             config.model, canvas=config.canvas, units=config.units, filters=config.filters
         )
+    run = start_run("video", config, video_loss(model))
     if splits is None:
         from jaxrnn.data.mnist import load_mnist
         from jaxrnn.data.moving_mnist import mnist_splits
@@ -220,45 +181,26 @@ def train_video(
         batches = clip_batches(splits[name], 500, seed=seed, shuffle=False, limit=config.eval_size, **clips)
         return lambda: batches(0)
 
-    loss_fn = video_loss(model)
-    key = jax.random.key(config.seed)
-    eval_fn = jax.jit(lambda p, b: (lambda lm: {"loss": lm[0], **lm[1]})(loss_fn(p, b, key)))
-    out = prepare_out(config.out)
-    if out is not None:
-        write_json(out / "config.json", {"task": "video", **dataclasses.asdict(config)})
-    start = time.perf_counter()
-    state, history = train.fit(
-        loss_fn,
-        model.init(jax.random.fold_in(key, 0)),
+    state, history, start = fit_run(
+        run,
+        model.init,
         train_batches,
-        key=jax.random.fold_in(key, 1),
-        epochs=config.epochs,
-        optimizer=train.make_optimizer(
-            learning_rate_schedule(config, len(splits["train"].images)), clip_norm=5.0
-        ),
-        eval_fn=eval_fn,
         # validation and test clips get their own fixed paths, unrelated to the training seed's
-        eval_batches=held_out("validation", 1_000_000 + config.seed),
-        quiet=config.quiet,
+        held_out("validation", 1_000_000 + config.seed),
+        len(splits["train"].images),
     )
-    test = train.evaluate(eval_fn, state.params, held_out("test", 2_000_000 + config.seed)())
     result = {
-        "config": dataclasses.asdict(config),
         "history": history,
         "validation": {k[5:]: v[-1] for k, v in history.items() if k.startswith("eval_")},
-        "test": test,
-        "seconds": time.perf_counter() - start,
+        "test": train.evaluate(run.eval_fn, state.params, held_out("test", 2_000_000 + config.seed)()),
         "params": state.params,
     }
-    if out is not None:
-        write_json(out / "metrics.json", {k: v for k, v in result.items() if k != "params"})
-        from jaxrnn.plots import plot_training_curves
-
-        plot_training_curves(history, out / "training_curves.png", title=f"moving MNIST, {config.model}")
+    result = finish_run(run, result, start, f"moving MNIST, {config.model}")
+    if run.out is not None:
         sample = next(iter(held_out("test", 2_000_000 + config.seed)()))
         digit_logits, direction_logits = jax.jit(model.apply)(state.params, sample["frames"][:6])
         predicted = (np.argmax(digit_logits, -1), np.argmax(direction_logits, -1))
-        plot_clips(sample, predicted, out / "test_clips.png")
+        plot_clips(sample, predicted, run.out / "test_clips.png")
     return result
 
 

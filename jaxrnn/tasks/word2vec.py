@@ -18,7 +18,8 @@ import jax
 import numpy as np
 
 from jaxrnn.plots import plot_training_curves
-from jaxrnn.tasks.common import write_json
+from jaxrnn.runs import write_json
+from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.skipgram import encode_corpus
 from jaxrnn.text.subwords import subword_table
@@ -180,15 +181,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="wordnet:DIR (WordNet's data.* files; default $JAXRNN_DATA/wordnet)",
     )
     p.add_argument("--out", default="runs/word2vec", help="run directory (vectors.txt, metrics.json, PNGs)")
-    defaults = Word2VecConfig()
-    for field in dataclasses.fields(Word2VecConfig):
-        default = getattr(defaults, field.name)
-        kwargs: dict = {"type": float if default is None else type(default), "default": default}
-        if field.name in ("loss", "optimizer"):
-            kwargs["choices"] = tuple(LOSSES if field.name == "loss" else OPTIMIZERS)
-        if field.name == "learning_rate":
-            kwargs["help"] = f"default: {', '.join(f'{k} {v}' for k, v in OPTIMIZERS.items())}"
-        p.add_argument("--" + field.name.replace("_", "-"), **kwargs)
+    add_config_arguments(p, Word2VecConfig, {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS)})
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
@@ -204,7 +197,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``jaxrnn train word2vec`` from parsed arguments; prints the test-split summary."""
-    config = Word2VecConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Word2VecConfig)})
+    config = config_from_arguments(Word2VecConfig, args)
     metrics = train_wordnet_word2vec(
         parse_corpus(args.corpus),
         args.out,

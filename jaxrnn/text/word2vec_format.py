@@ -1,4 +1,4 @@
-"""Word vectors out of a skip-gram model, and word2vec's text format (read and write)."""
+"""Word vectors out of a skip-gram model, and word2vec's text format (read, write, load into a table)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn.text.subwords import Subwords, compose
+from jaxrnn.text.vocab import Vocabulary
 from jaxrnn.text.word2vec import Word2VecParams
 
 VECTORS = ("input", "sum")
@@ -82,3 +83,37 @@ def load_word2vec_format(path: str | os.PathLike) -> tuple[list[str], np.ndarray
     if len(words) != n:
         raise ValueError(f"{str(path)!r}: the header says {n} words; the file holds {len(words)}")
     return words, np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+
+
+def load_word2vec_rows(
+    path: str | os.PathLike, vocab: Vocabulary, table: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Overwrite the rows of ``table`` whose word has a vector in a word2vec text file.
+
+    Words are matched as the tokenizer writes them (lower-cased); words of ``vocab`` missing from
+    the file keep their row.
+
+    Args:
+      path: the word2vec text file (UTF-8; see :func:`load_word2vec_format`).
+      vocab: the vocabulary whose ids index ``table``.
+      table: ``[len(vocab), D]`` current embeddings (not modified).
+
+    Returns:
+      ``(new_table [len(vocab), D] float32, number of rows replaced)``.
+
+    Raises:
+      ValueError: a malformed file, or its ``D`` differs from ``table``'s width.
+    """
+    table = np.array(table, np.float32)
+    if table.ndim != 2 or table.shape[0] != len(vocab):
+        raise ValueError(f"table must be [len(vocab), D] = [{len(vocab)}, D]; got {table.shape}")
+    words, vectors = load_word2vec_format(path)
+    if vectors.shape[1] != table.shape[1]:
+        raise ValueError(
+            f"the vectors in {path} have D = {vectors.shape[1]}; "
+            f"the embedding size (--embed-size) is {table.shape[1]}"
+        )
+    found = [(vocab.index[w], row) for w, row in zip(words, vectors) if w in vocab.index]
+    for i, row in found:
+        table[i] = row
+    return table, len(found)

@@ -24,9 +24,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from jaxrnn.data.root import dataset_dir
 from jaxrnn.text.vocab import NUM, URL, tokenize
 
-ENV_VAR = "JAXRNN_DATA"
 PARTS = ("noun", "verb", "adj", "adv")
 _QUOTED = re.compile(r'"([^"]*)"')
 _ADJ_MARKER = re.compile(r"\((?:a|p|ip)\)$")
@@ -53,17 +53,11 @@ class Synset(NamedTuple):
 
 
 def resolve_wordnet_dir(data_dir: str | os.PathLike | None) -> pathlib.Path:
-    """``data_dir``, else ``$JAXRNN_DATA/wordnet``; raise a ValueError when it holds no ``data.*`` file."""
-    if data_dir is None:
-        root = os.environ.get(ENV_VAR)
-        if root is None:
-            raise ValueError(
-                f"data_dir is not set: pass the WordNet directory (--corpus wordnet:DIR) or set ${ENV_VAR} "
-                "to a directory holding wordnet/data.noun (apt-get install wordnet-base puts the same "
-                "files in /usr/share/wordnet)"
-            )
-        data_dir = pathlib.Path(root) / "wordnet"
-    path = pathlib.Path(data_dir)
+    """``data_dir`` (or its ``wordnet/``), else ``$JAXRNN_DATA/wordnet``; ValueError if no ``data.*`` there.
+
+    ``apt-get install wordnet-base`` puts the same files in ``/usr/share/wordnet``.
+    """
+    path = dataset_dir("wordnet", data_dir)
     if not any((path / f"data.{part}").is_file() for part in PARTS):
         raise ValueError(
             f"data_dir must hold WordNet's data.noun/data.verb/data.adj/data.adv; none found in {str(path)!r}"
