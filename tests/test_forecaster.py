@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -223,3 +224,53 @@ def test_data_dir_from_environment_and_bad_settings(tmp_path, monkeypatch):
         fc.fit_forecaster(fc.deep_lstm_forecaster(4, 2, 3), feats, split, window=24, burn_in=24, epochs=1)
     with pytest.raises(ValueError, match="ends must be >= window - 1 = 23; got min 5"):
         fc.windows(feats, np.array([5]), 24)
+
+
+def test_linear_ar_skip_and_residual_targets():
+    """The linear skip: the LSTM's targets are the residuals of a direct AR fitted by an independent
+    lstsq, and a network that outputs zero forecasts exactly that AR."""
+    s = _synthetic(300)
+    split = Split((0, 200), (200, 250), (250, 300))
+    y, observed = interpolate_missing(s.values)
+    observed[120] = False  # one missing target: masked at every horizon that lands on it
+    H, orders = 3, (2, 6)
+    skip, chosen = fc.linear_ar_skip(y, observed, split, H, orders, history=24)
+    assert skip.shape == (300, H) and len(chosen) == H
+    for h, order in zip(range(1, H + 1), chosen):
+        # reference: the validation choice and the fit, written as loops over origins
+        every = [t for t in range(0, 200 - h) if observed[t + h]]
+        val = [t for t in range(max(200 - h, 24), 250 - h) if observed[t + h]]
+
+        def design(ts, p):
+            return np.array([[1.0] + [y[t - i] for i in range(p)] for t in ts])
+
+        val_mae = {}
+        for p in orders:
+            tr = [t for t in every if t >= p - 1]
+            w, *_ = np.linalg.lstsq(design(tr, p), y[np.array(tr) + h], rcond=None)
+            val_mae[p] = np.mean(np.abs(design(val, p) @ w - y[np.array(val) + h]))
+        assert order == min(val_mae, key=val_mae.__getitem__)
+        train = [t for t in every if t >= order - 1]
+        w, *_ = np.linalg.lstsq(design(train, order), y[np.array(train) + h], rcond=None)
+        ts = np.arange(order - 1, 300 - h)
+        np.testing.assert_allclose(skip[ts, h - 1], design(ts, order) @ w - y[ts], rtol=1e-9, atol=1e-9)
+        assert np.isnan(skip[: order - 1, h - 1]).all() and np.isnan(skip[300 - h :, h - 1]).all()
+    feats = fc.make_features(s, y, observed, split, H, level=True, skip=skip)
+    assert (
+        not feats.observed[np.isnan(skip)].any()
+        and not feats.observed[120 - np.arange(1, H + 1), [0, 1, 2]].any()
+    )
+    ok = feats.observed
+    t, h = np.nonzero(ok)
+    expected = (y[t + h + 1] - y[t] - skip[t, h]) / feats.scale[h]
+    np.testing.assert_allclose(feats.targets[t, h], expected, rtol=1e-5, atol=1e-5)
+    # a network whose head outputs zero forecasts the AR itself
+    model = fc.deep_lstm_forecaster(4, 2, H)
+    params = model.init(jax.random.key(0), feats.inputs.shape[1])
+    params["head"] = jax.tree_util.tree_map(np.zeros_like, params["head"])
+    origins = np.arange(250, 290)
+    np.testing.assert_allclose(
+        fc.predict(model, params, feats, origins, 24), y[origins, None] + skip[origins], rtol=1e-9
+    )
+    with pytest.raises(ValueError, match=r"skip must have shape \(T, H\) = \(300, 3\); got \(300, 2\)"):
+        fc.make_features(s, y, observed, split, H, level=True, skip=skip[:, :2])

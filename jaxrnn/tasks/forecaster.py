@@ -27,6 +27,7 @@ from jaxrnn import train
 from jaxrnn.cells import lstm_cell
 from jaxrnn.data.timeseries_real import Series, Split
 from jaxrnn.layers import dense, time_distributed
+from jaxrnn.tasks import forecast_baselines as base
 from jaxrnn.unroll import dynamic_unroll
 from jaxrnn.wrappers import stack_cells
 
@@ -90,6 +91,7 @@ def make_features(
     *,
     level: bool,
     seasonal: bool = True,
+    skip: np.ndarray | None = None,
 ) -> Features:
     """Inputs and targets, with every statistic measured on the training steps only.
 
@@ -102,6 +104,10 @@ def make_features(
         series revert to its mean; a trending one would see levels it never saw in training.
       seasonal: subtract the training years' :func:`seasonal_profile` from the inputs and add its
         change back to the forecast, so the network models only the non-seasonal part.
+      skip: ``[T, H]`` or None: a linear model's forecast changes ``ŷ_h(t) − y(t)``
+        (:func:`linear_ar_skip`; NaN where it has no forecast). When given they replace the
+        seasonal change as ``offset``, so the network learns the **residual** of the linear
+        forecast (a linear skip connection around the LSTM); targets where it is NaN are masked.
     """
     p = series.period
     lo, hi = split.train
@@ -122,9 +128,16 @@ def make_features(
         changes[: T - h, h - 1] = filled[h:] - filled[:-h]
         offset[: T - h, h - 1] = season[h:] - season[:-h]
         valid[: T - h, h - 1] = observed[h:]
+    if skip is not None:
+        skip = np.asarray(skip, np.float64)
+        if skip.shape != (T, horizon):
+            raise ValueError(f"skip must have shape (T, H) = {(T, horizon)}; got {skip.shape}")
+        valid &= np.isfinite(skip)
+        offset = skip
     residual = changes - offset
     # each horizon scaled to unit spread, so the loss weighs h = 1 and h = H alike
-    scale = np.array([np.std(residual[lo : hi - h, h - 1]) for h in range(1, horizon + 1)])
+    scale = np.array([np.nanstd(residual[lo : hi - h, h - 1]) for h in range(1, horizon + 1)])
+    residual, offset = np.nan_to_num(residual), np.nan_to_num(offset)
     return Features(
         np.stack(cols, axis=1).astype(np.float32),
         (residual / scale).astype(np.float32),
@@ -133,6 +146,46 @@ def make_features(
         scale,
         filled,
     )
+
+
+def linear_ar_skip(
+    y: np.ndarray,
+    observed: np.ndarray,
+    split: Split,
+    horizon: int,
+    orders: tuple[int, ...] | list[int],
+    *,
+    history: int,
+) -> tuple[np.ndarray, list[int]]:
+    """The direct linear AR's forecast changes at every step, for :func:`make_features`'s ``skip``.
+
+    For each ``h = 1 … H`` an AR with intercept (:func:`forecast_baselines.fit_linear_ar`) is
+    fitted on the training origins, its order chosen among ``orders`` on the validation origins
+    (the same choice as the linear-AR baseline); the test years are never read.
+
+    Args:
+      y: ``[T]`` the interpolated series; observed: ``[T]`` bool, False where missing.
+      split: the train/val/test ranges.
+      horizon: H.
+      orders: the candidate AR orders.
+      history: validation origins need this many earlier steps (as the baselines' scoring).
+
+    Returns:
+      ``(changes [T, H], orders [H])``: ``ŷ_h(t) − y(t)``, NaN where ``t < order − 1`` or
+      ``t + h`` is past the end; and the order chosen for each horizon.
+    """
+    T = len(y)
+    changes = np.full((T, horizon), np.nan)
+    chosen = []
+    for h in range(1, horizon + 1):
+        train = base.scored_origins(split.train, h, observed, history=0)
+        val = base.scored_origins(split.val, h, observed, history=history)
+        order, _ = base.choose_ar_order(y, train, val, h, orders)
+        w = base.fit_linear_ar(y, train[train >= order - 1], h, order)
+        t = np.arange(order - 1, T - h)
+        changes[t, h - 1] = base.predict_linear_ar(y, t, w) - y[t]
+        chosen.append(order)
+    return changes, chosen
 
 
 class Forecaster(NamedTuple):

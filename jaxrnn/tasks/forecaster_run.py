@@ -27,9 +27,9 @@ from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments, op
 
 # chosen on the validation years (bench/RESULTS.md, "Real time series"); other CSVs get "other"
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "co2": {"num_units": 64, "window": 104, "level": False, "epochs": 15},
-    "elnino": {"num_units": 64, "window": 48, "level": True, "epochs": 40},
-    "other": {"num_units": 32, "window": None, "level": False, "epochs": 30},
+    "co2": {"num_units": 64, "window": 104, "level": False, "epochs": 15, "ar_skip": False},
+    "elnino": {"num_units": 64, "window": 48, "level": True, "epochs": 40, "ar_skip": True},
+    "other": {"num_units": 32, "window": None, "level": False, "epochs": 30, "ar_skip": False},
 }
 AR_ORDERS = (1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 52, 78, 104)
 
@@ -46,7 +46,8 @@ class ForecastConfig:
     """Settings of one forecaster run; None takes the series' default from :data:`DEFAULTS`.
 
     ``window`` None means four periods (at least 24 steps); ``members`` models differing only in
-    their seed are averaged (an ensemble).
+    their seed are averaged (an ensemble). ``ar_skip``: the LSTM forecasts the residual of the
+    direct linear AR (orders chosen on validation), i.e. a linear skip around the two-layer LSTM.
     """
 
     series: str = option("co2", "co2, elnino, or a CSV path with a date and a value column")
@@ -58,6 +59,9 @@ class ForecastConfig:
         None, "on or off: feed the standardised level (default per series)", parse=on_off
     )
     seasonal: bool = option(False, "subtract the training years' seasonal profile")
+    ar_skip: bool | None = option(
+        None, "on or off: the LSTM forecasts the linear AR's residual (default per series)", parse=on_off
+    )
     epochs: int | None = option(None, "default per series")
     members: int = option(5, "ensemble size (seeds averaged)")
     batch_size: int = option(64)
@@ -68,7 +72,10 @@ class ForecastConfig:
         """The config with every None replaced by the series' default."""
         d = DEFAULTS.get(self.series, DEFAULTS["other"])
         window = self.window or d["window"] or max(4 * period, 24)
-        pick = {k: getattr(self, k) if getattr(self, k) is not None else d[k] for k in ("num_units", "level")}
+        pick = {
+            k: getattr(self, k) if getattr(self, k) is not None else d[k]
+            for k in ("num_units", "level", "ar_skip")
+        }
         epochs = self.epochs if self.epochs is not None else d["epochs"]
         return dataclasses.replace(self, window=window, epochs=epochs, **pick)
 
@@ -147,8 +154,21 @@ def train_forecaster(
     # AR orders up to a quarter of the training steps; every method is scored on the same origins
     max_order = max([p for p in AR_ORDERS if p <= (split.train[1] - split.train[0]) // 4] or [1])
     history = max(series.period, config.window - 1, max_order - 1)
+    orders = [p for p in AR_ORDERS if p <= max_order]
+    skip, skip_orders = (
+        fc.linear_ar_skip(y, observed, split, config.horizon, orders, history=history)
+        if config.ar_skip
+        else (None, [])
+    )
     features = fc.make_features(
-        series, y, observed, split, config.horizon, level=bool(config.level), seasonal=config.seasonal
+        series,
+        y,
+        observed,
+        split,
+        config.horizon,
+        level=bool(config.level),
+        seasonal=config.seasonal,
+        skip=skip,
     )
     model = fc.deep_lstm_forecaster(config.num_units, config.num_layers, config.horizon)
     horizons = sorted({1, config.horizon})
@@ -205,7 +225,9 @@ def train_forecaster(
         "period": series.period,
         "missing_steps": int((~observed).sum()),
         "missing_handling": "inputs linearly interpolated; missing targets masked out of loss and MAE",
-        "forecast": "direct: one output per horizon h = 1..H at every step, nothing fed back",
+        "forecast": "direct: one output per horizon h = 1..H at every step, nothing fed back"
+        + ("; LSTM output added to the direct linear AR's forecast (linear skip)" if config.ar_skip else ""),
+        "ar_skip_orders": skip_orders,
         "split_dates": {
             s: [str(series.dates[a]), str(series.dates[b - 1])] for s, (a, b) in split._asdict().items()
         },
