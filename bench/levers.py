@@ -16,7 +16,8 @@ paths, every variant compiled in this one process and timed taking turns:
 * Mixed precision (``matmul_dtype=jnp.bfloat16``) under the default options,
   for scale.
 
-Run: ``python -m bench.levers [--repeats 9] [--cells lstm,gru]``; writes ``bench/out/levers.json``.
+Run: ``python -m bench.levers [--repeats 9] [--cells lstm,gru] [--variants "oneDNN dot,XNNPACK dot"]``;
+writes ``bench/out/levers.json``.
 """
 
 from __future__ import annotations
@@ -68,11 +69,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--cells", default="lstm,gru")
+    parser.add_argument("--variants", default=None, help="comma-separated variant names (default: all)")
     args = parser.parse_args()
     x = jax.random.normal(jax.random.key(1), (B, T, F))
     variants = {(name, 1, None): opts for name, opts in COMPILER_OPTIONS.items()}
     variants.update({(f"batch split in {k}", k, None): {} for k in (2, 4)})
     variants[("bf16 matmuls", 1, jnp.bfloat16)] = {}
+    if args.variants is not None:
+        keep = {"default", *args.variants.split(",")}
+        variants = {v: opts for v, opts in variants.items() if v[0] in keep}
     fns, failed, names = {}, {}, [name for name, _, _ in variants]
     for kind in args.cells.split(","):
         params = CELLS[kind](H).init(jax.random.key(0), F)
