@@ -18,6 +18,9 @@ Workloads (median ms per step, implementations taking turns):
   (``bench.translation.torch_step``), full softmax, plus jaxrnn with sampled softmax 512; target tokens
   per second. Skipped, with a message, when the corpus is absent.
 
+Row ``jaxrnn_bf16``: jaxrnn with ``matmul_dtype=jnp.bfloat16`` (mixed precision), compared with
+float32 jaxrnn only; it never counts for the float32 targets.
+
 Peers: PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (CPU, 2 threads), Flax linen
 ``nn.RNN`` with ``OptimizedLSTMCell``/``GRUCell``/``SimpleCell``, Haiku
 ``dynamic_unroll`` with ``hk.LSTM``/``hk.GRU``/``hk.VanillaRNN``. Missing peers
@@ -32,6 +35,7 @@ Run: ``python -m bench.peers [--repeats 15] [--workloads lstm_train,mnist]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -104,13 +108,28 @@ def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
     return jaxrnn.dense(10).init(key, h)
 
 
-def jaxrnn_impl(kind, b, t, f, h, train, x, labels, fused=True, unroll=1, reset_after=True, window_rows=None):
+def jaxrnn_impl(
+    kind,
+    b,
+    t,
+    f,
+    h,
+    train,
+    x,
+    labels,
+    fused=True,
+    unroll=1,
+    reset_after=True,
+    window_rows=None,
+    matmul_dtype=None,
+):
     """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic).
 
-    ``window_rows`` (for ``bench.windows``) runs ``jaxrnn.fused.fused_unroll`` with that window instead.
+    ``window_rows`` (for ``bench.windows``) runs ``jaxrnn.fused.fused_unroll`` with that window instead;
+    ``matmul_dtype`` is passed to the cell (mixed precision).
     """
-    cells = {"lstm": jaxrnn.lstm_cell, "gru": lambda n: jaxrnn.gru_cell(n, reset_after=reset_after)}
-    cell = cells.get(kind, jaxrnn.basic_cell)(h)
+    cells = {"lstm": jaxrnn.lstm_cell, "gru": functools.partial(jaxrnn.gru_cell, reset_after=reset_after)}
+    cell = cells.get(kind, jaxrnn.basic_cell)(h, matmul_dtype=matmul_dtype)
     k1, k2 = jax.random.split(jax.random.key(1))
     params = {"cell": cell.init(k1, f), "head": _head(k2, h)}
     head = jaxrnn.dense(10)
@@ -206,8 +225,16 @@ def jaxrnn_reset_before_impl(kind, b, t, f, h, train, x, labels):
     return jaxrnn_impl(kind, b, t, f, h, train, x, labels, reset_after=False)
 
 
+def jaxrnn_bf16_impl(kind, b, t, f, h, train, x, labels):
+    """jaxrnn with ``matmul_dtype=jnp.bfloat16``: bf16 matmul inputs, float32 accumulation."""
+    return jaxrnn_impl(kind, b, t, f, h, train, x, labels, matmul_dtype=jnp.bfloat16)
+
+
 def baseline(kind: str, impl: str) -> str:
-    """The jaxrnn row an implementation is compared with: the one that computes the same GRU."""
+    """The jaxrnn row an implementation is compared with: the one that computes the same GRU.
+
+    The mixed-precision row (``jaxrnn_bf16``) is compared with float32 jaxrnn only, never with a peer.
+    """
     return "jaxrnn_reset_before" if kind == "gru" and impl in ("haiku", "jaxrnn_reset_before") else "jaxrnn"
 
 
@@ -215,6 +242,7 @@ IMPLS = {
     "jaxrnn": jaxrnn_impl,
     "jaxrnn_reset_before": jaxrnn_reset_before_impl,
     "jaxrnn_unfused": jaxrnn_unfused_impl,
+    "jaxrnn_bf16": jaxrnn_bf16_impl,
     "flax": flax_impl,
     "haiku": haiku_impl,
     "torch": torch_impl,

@@ -60,6 +60,19 @@ def check_float_array(name: str, x: Any) -> None:
         )
 
 
+def float_dtype(name: str, value: Any) -> Any:
+    """``value`` as a NumPy dtype, None staying None; TypeError naming ``name`` unless it is a float dtype."""
+    if value is None:
+        return None
+    try:
+        dtype = jnp.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"{name} must be None or a float dtype such as jnp.bfloat16; got {value!r}")
+    return dtype
+
+
 def check_rank(name: str, x: Any, rank: int, layout: str) -> None:
     if x.ndim != rank:
         raise ValueError(f"{name} must have rank {rank} {layout}; got shape {tuple(x.shape)}")

@@ -48,6 +48,9 @@ class Recurrence(NamedTuple):
       apply: the ``Cell.apply`` this describes; the fast path is taken only
         while ``cell.apply is recurrence.apply``, so ``cell._replace(apply=...)``
         falls back to the plain scan unless it re-attaches the recurrence.
+      matmul_dtype: None, or the dtype (``jnp.bfloat16``) both inputs of every
+        GEMM are cast to, accumulating in the inputs' own dtype (:func:`matmul`);
+        the fast path's forward and backward GEMMs use it as ``apply`` does.
     """
 
     weights: Callable[[Params], tuple[Array, Array, Array]]
@@ -58,6 +61,7 @@ class Recurrence(NamedTuple):
     readout: Callable[[Params, Array, Array], Array] | None = None
     training: bool = True
     apply: Callable[..., Any] | None = None
+    matmul_dtype: Any = None
 
 
 class LayerStack(NamedTuple):
@@ -123,13 +127,26 @@ class LSTMState(NamedTuple):
     h: Array
 
 
-def matmul(x: Array, w: Array) -> Array:
-    """``x @ w`` in ``x``'s dtype, with leading axes folded into one (``x: [..., F]``, ``w: [F, G]``)."""
+def matmul(x: Array, w: Array, dtype: Any = None) -> Array:
+    """``x @ w`` in ``x``'s dtype, with leading axes folded into one (``x: [..., F]``, ``w: [F, G]``).
+
+    Args:
+      x: ``[..., F]``.
+      w: ``[F, G]``.
+      dtype: None, or the dtype both inputs are cast to before the product
+        (mixed precision: ``jnp.bfloat16`` inputs, products accumulated in
+        ``x``'s dtype, as ``preferred_element_type``).
+
+    Returns:
+      ``[..., G]`` in ``x``'s dtype.
+    """
     if x.ndim > 2:
         # XLA:CPU runs a rank-2 dot on its fast GEMM path but a rank-3 one 2-3x slower
         lead = x.shape[:-1]
-        return (x.reshape(-1, x.shape[-1]) @ w.astype(x.dtype)).reshape(*lead, w.shape[-1])
-    return x @ w.astype(x.dtype)
+        return matmul(x.reshape(-1, x.shape[-1]), w, dtype).reshape(*lead, w.shape[-1])
+    if dtype is None:
+        return x @ w.astype(x.dtype)
+    return jnp.dot(x.astype(dtype), w.astype(dtype), preferred_element_type=x.dtype)
 
 
 def row(v: Array, like: Array) -> Array:
@@ -178,10 +195,10 @@ def _weights(params: Params) -> tuple[Array, Array, Array]:
     return params["Wx"], params["Wh"], params["b"]
 
 
-def _input_part(params: Params, x: Array) -> Array:
+def _input_part(params: Params, x: Array, matmul_dtype: Any = None) -> Array:
     if _checks.is_concrete(x):
         _checks.check_step_input("x", x, params["Wx"].shape[0])
-    xz = matmul(x, params["Wx"])
+    xz = matmul(x, params["Wx"], matmul_dtype)
     return xz + row(params["b"], xz)
 
 
@@ -198,10 +215,11 @@ def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=No
     """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
     if apply is None:
         assert recurrence is not None
+        mdt = recurrence.matmul_dtype
 
         def apply(params, carry, x, *, key=None, training=False, time_step=0):
             return recurrence.combine(
-                _input_part(params, x), matmul(recurrence.hidden(carry), params["Wh"]), carry
+                _input_part(params, x, mdt), matmul(recurrence.hidden(carry), params["Wh"], mdt), carry
             )
 
     return Cell(
@@ -221,6 +239,7 @@ def basic_cell(
     *,
     initializer: Initializer | None = None,
     recurrent_initializer: Initializer | None = None,
+    matmul_dtype: Any = None,
 ) -> Cell:
     """A basic RNN cell (the book's Eq. 14-2; TF's ``BasicRNNCell``).
 
@@ -233,6 +252,10 @@ def basic_cell(
       initializer: for ``Wx``; default Glorot uniform. Pass
         ``jax.nn.initializers.he_normal()`` for He initialisation.
       recurrent_initializer: for ``Wh``; default orthogonal.
+      matmul_dtype: None (default: everything in the params' dtype), or
+        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
+        to it and the products accumulate in float32, while the params, the
+        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, H], "Wh": [H, H], "b": [H]}`` and
@@ -245,6 +268,7 @@ def basic_cell(
     (4, 5)
     """
     _checks.positive_int("num_units", num_units)
+    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         return _dense_params(key, input_size, num_units, 1, dtype, initializer, recurrent_initializer)
@@ -254,7 +278,9 @@ def basic_cell(
         return h, h
 
     derivative = next((d for f, d in _DERIVATIVE_FROM_OUTPUT.items() if f is activation), None)
-    recurrence = Recurrence(_weights, lambda h: h, combine, derivative_from_output=derivative)
+    recurrence = Recurrence(
+        _weights, lambda h: h, combine, derivative_from_output=derivative, matmul_dtype=matmul_dtype
+    )
     return _cell(init, num_units, num_units, recurrence)
 
 
@@ -267,6 +293,7 @@ def lstm_cell(
     *,
     initializer: Initializer | None = None,
     recurrent_initializer: Initializer | None = None,
+    matmul_dtype: Any = None,
 ) -> Cell:
     """A long short-term memory cell (the book's Eq. 14-3; TF1 ``LSTMCell``).
 
@@ -292,6 +319,10 @@ def lstm_cell(
         the output, the state's ``h`` and ``Wh``'s rows have size P.
       initializer: for ``Wx`` (and ``W_proj``); default Glorot uniform.
       recurrent_initializer: for ``Wh``; default orthogonal.
+      matmul_dtype: None (default: everything in the params' dtype), or
+        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
+        to it and the products accumulate in float32, while the params, the
+        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 4H], "Wh": [P or H, 4H],
@@ -301,6 +332,7 @@ def lstm_cell(
     _checks.positive_int("num_units", num_units)
     if num_proj is not None:
         _checks.positive_int("num_proj", num_proj)
+    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
     if cell_clip is not None and not cell_clip > 0:
         raise ValueError(f"cell_clip must be positive or None; got {cell_clip!r}")
     h_size = num_proj or num_units
@@ -338,14 +370,16 @@ def lstm_cell(
         return LSTMState(c, h), h
 
     def apply(params, state, x, *, key=None, training=False, time_step=0):
-        z = _input_part(params, x) + matmul(state.h, params["Wh"])
+        z = _input_part(params, x, matmul_dtype) + matmul(state.h, params["Wh"], matmul_dtype)
         peep = tuple(params[f"peephole_{g}"] for g in "ifo") if use_peepholes else None
         c, h = equations(z, state.c, peep)
         if num_proj is not None:
-            h = matmul(h, params["W_proj"])
+            h = matmul(h, params["W_proj"], matmul_dtype)
         return LSTMState(c, h), h
 
-    recurrence = Recurrence(_weights, lambda state: state.h, combine) if plain else None
+    recurrence = (
+        Recurrence(_weights, lambda state: state.h, combine, matmul_dtype=matmul_dtype) if plain else None
+    )
     return _cell(init, LSTMState._make((num_units, h_size)), h_size, recurrence, None if plain else apply)
 
 
@@ -355,6 +389,7 @@ def gru_cell(
     *,
     initializer: Initializer | None = None,
     recurrent_initializer: Initializer | None = None,
+    matmul_dtype: Any = None,
 ) -> Cell:
     """A gated recurrent unit (the book's Eq. 14-4; Cho et al. 2014, TF1 ``GRUCell``).
 
@@ -375,12 +410,17 @@ def gru_cell(
       reset_after: which variant, see above.
       initializer: for ``Wx``; default Glorot uniform.
       recurrent_initializer: for ``Wh``; default orthogonal.
+      matmul_dtype: None (default: everything in the params' dtype), or
+        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
+        to it and the products accumulate in float32, while the params, the
+        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 3H], "Wh": [H, 3H], "b": [3H]
       (, "bh": [3H])}`` and state ``[batch, H]``.
     """
     _checks.positive_int("num_units", num_units)
+    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = _dense_params(key, input_size, num_units, 3, dtype, initializer, recurrent_initializer)
@@ -390,18 +430,18 @@ def gru_cell(
 
     def apply(params, h_prev, x, *, key=None, training=False, time_step=0):
         wh = params["Wh"]
-        xr, xz, xg = jnp.split(_input_part(params, x), 3, axis=-1)
+        xr, xz, xg = jnp.split(_input_part(params, x, matmul_dtype), 3, axis=-1)
         if reset_after:
-            hh = matmul(h_prev, wh)
+            hh = matmul(h_prev, wh, matmul_dtype)
             hr, hz, hg = jnp.split(hh + row(params["bh"], hh), 3, axis=-1)
             r = jax.nn.sigmoid(xr + hr)
             z = jax.nn.sigmoid(xz + hz)
             g = jnp.tanh(xg + r * hg)
         else:
-            hr, hz = jnp.split(matmul(h_prev, wh[:, : 2 * num_units]), 2, axis=-1)
+            hr, hz = jnp.split(matmul(h_prev, wh[:, : 2 * num_units], matmul_dtype), 2, axis=-1)
             r = jax.nn.sigmoid(xr + hr)
             z = jax.nn.sigmoid(xz + hz)
-            g = jnp.tanh(xg + matmul(r * h_prev, wh[:, 2 * num_units :]))
+            g = jnp.tanh(xg + matmul(r * h_prev, wh[:, 2 * num_units :], matmul_dtype))
         h = z * h_prev + (1 - z) * g
         return h, h
 

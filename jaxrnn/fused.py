@@ -136,7 +136,11 @@ def fused_unroll(
 
 def _make(rec: Recurrence, unroll: int, window_rows: int):
     """The custom-VJP loop ``(Wx, Wh, b, xs, state, lengths, resets) -> (final_state, ys)`` for ``rec``."""
-    hidden, derivative = rec.hidden, rec.derivative_from_output
+    hidden, derivative, mdt = rec.hidden, rec.derivative_from_output, rec.matmul_dtype
+
+    def gemm(a, b):
+        # mixed precision (rec.matmul_dtype): both inputs cast, accumulated in a's dtype, as cell.apply does
+        return a @ b if mdt is None else matmul(a, b, mdt)
 
     def masked_gates(z, state, valid):
         # additive: combine sees xz + hz only, so the summed z goes in as xz with hz = 0
@@ -148,6 +152,9 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
         concat = _same_dtype(xs, hidden(state), wx, wh, b)
         w = jnp.concatenate([wx, wh], axis=0) if concat else None
+        if mdt is not None:
+            # cast once per call, not once per step
+            wx, wh, w = wx.astype(mdt), wh.astype(mdt), None if w is None else w.astype(mdt)
         # with the activation's derivative known from its output, the output is the state: keep only that
         outputs_are_states = keep and derivative is not None
         initial = state
@@ -156,12 +163,12 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             # a new segment reads the row's initial state, not the previous segment's last state
             state = masking.restart(reset, initial, state)
             if concat:
-                z = matmul(jnp.concatenate([x, hidden(state)], axis=-1), w)
+                z = matmul(jnp.concatenate([x, hidden(state)], axis=-1), w, mdt)
                 z = z + row(b, z)
             else:
                 # the same operations, in the same order, as the cell's apply
-                xz = matmul(x, wx)
-                z = (xz + row(b, xz)) + matmul(hidden(state), wh)
+                xz = matmul(x, wx, mdt)
+                z = (xz + row(b, xz)) + matmul(hidden(state), wh, mdt)
             new_state, y = masked_gates(z, state, masking.valid_at(t, lengths))
             return z, new_state, y
 
@@ -214,7 +221,8 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         # no output cotangent at all when only the final state is used (a sequence classifier)
         d_ys = None if _is_zero(d_ys) else d_ys
         dtype = jax.tree.leaves(states)[0].dtype if zs is None else zs.dtype
-        wx, wh_t = p_wx.astype(dtype), p_wh.astype(dtype).T
+        gemm_dtype = dtype if mdt is None else mdt
+        wx, wh_t = p_wx.astype(gemm_dtype), p_wh.astype(gemm_dtype).T
         num_steps = xs.shape[0]
         size = window_steps(xs.shape[1], num_steps, window_rows)
         windows = -(-num_steps // size)
@@ -252,7 +260,7 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
                 dz, d_prev = gates_vjp((d_state, jnp.zeros(y.shape, y.dtype) if d_y is None else d_y))
             # the recurrent GEMM's share: z depends on hidden(state) through hidden(state) @ Wh
             _, hidden_vjp = jax.vjp(hidden, state)
-            (d_hidden,) = hidden_vjp(dz @ wh_t)
+            (d_hidden,) = hidden_vjp(gemm(dz, wh_t))
             d_read = jax.tree.map(jnp.add, d_prev, d_hidden)
             if reset is None:
                 return (d_read, d_initial), dz
@@ -279,10 +287,10 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
                 window_resets = lax.dynamic_slice_in_dim(resets, start, size)
                 read = masking.restart(window_resets, jax.tree.map(lambda s: s[None], initial), read)
             h2 = hidden(read)
-            d_wx = d_wx + x2.T.astype(dtype) @ dz2
-            d_wh = d_wh + h2.reshape(dz2.shape[0], -1).T @ dz2
+            d_wx = d_wx + gemm(x2.T.astype(dtype), dz2)
+            d_wh = d_wh + gemm(h2.reshape(dz2.shape[0], -1).T, dz2)
             d_b = d_b + jnp.sum(dz2, axis=0)
-            d_x = (dz2 @ wx.T).reshape(size, *xs.shape[1:]).astype(xs.dtype)
+            d_x = gemm(dz2, wx.T).reshape(size, *xs.shape[1:]).astype(xs.dtype)
             # added, not written: the partial first window overlaps the second one (with dz = 0 there)
             d_x = lax.dynamic_slice_in_dim(d_xs, start, size) + d_x
             d_xs = lax.dynamic_update_slice_in_dim(d_xs, d_x, start, 0)

@@ -11,31 +11,31 @@ from numpy_reference import basic_step, gru_step, lstm_step
 import jaxrnn
 
 CONFIGS = {
-    "basic_tanh": (lambda: jaxrnn.basic_cell(5), basic_step),
+    "basic_tanh": (lambda **kw: jaxrnn.basic_cell(5, **kw), basic_step),
     "basic_relu": (
-        lambda: jaxrnn.basic_cell(5, activation=jax.nn.relu),
+        lambda **kw: jaxrnn.basic_cell(5, activation=jax.nn.relu, **kw),
         functools.partial(basic_step, activation=lambda x: np.maximum(x, 0.0)),
     ),
-    "lstm": (lambda: jaxrnn.lstm_cell(5), lstm_step),
+    "lstm": (lambda **kw: jaxrnn.lstm_cell(5, **kw), lstm_step),
     "lstm_forget_bias_0": (
-        lambda: jaxrnn.lstm_cell(5, forget_bias=0.0),
+        lambda **kw: jaxrnn.lstm_cell(5, forget_bias=0.0, **kw),
         functools.partial(lstm_step, forget_bias=0.0),
     ),
     "lstm_peepholes": (
-        lambda: jaxrnn.lstm_cell(5, use_peepholes=True),
+        lambda **kw: jaxrnn.lstm_cell(5, use_peepholes=True, **kw),
         functools.partial(lstm_step, use_peepholes=True),
     ),
     "lstm_clip": (
-        lambda: jaxrnn.lstm_cell(5, cell_clip=0.3),
+        lambda **kw: jaxrnn.lstm_cell(5, cell_clip=0.3, **kw),
         functools.partial(lstm_step, cell_clip=0.3),
     ),
     "lstm_proj_peep_clip": (
-        lambda: jaxrnn.lstm_cell(5, use_peepholes=True, cell_clip=0.5, num_proj=3),
+        lambda **kw: jaxrnn.lstm_cell(5, use_peepholes=True, cell_clip=0.5, num_proj=3, **kw),
         functools.partial(lstm_step, use_peepholes=True, cell_clip=0.5, num_proj=3),
     ),
-    "gru": (lambda: jaxrnn.gru_cell(5), gru_step),
+    "gru": (lambda **kw: jaxrnn.gru_cell(5, **kw), gru_step),
     "gru_reset_after": (
-        lambda: jaxrnn.gru_cell(5, reset_after=True),
+        lambda **kw: jaxrnn.gru_cell(5, reset_after=True, **kw),
         functools.partial(gru_step, reset_after=True),
     ),
 }

@@ -17,15 +17,17 @@ def np64(tree):
     return {k: np.asarray(v, np.float64) for k, v in tree.items()}
 
 
-def basic_step(p, h, x, activation=np.tanh):
-    h = activation(x @ p["Wx"] + h @ p["Wh"] + p["b"])
+def basic_step(p, h, x, activation=np.tanh, matmul=np.matmul):
+    h = activation(matmul(x, p["Wx"]) + matmul(h, p["Wh"]) + p["b"])
     return h, h
 
 
-def lstm_step(p, state, x, forget_bias=1.0, use_peepholes=False, cell_clip=None, num_proj=None):
+def lstm_step(
+    p, state, x, forget_bias=1.0, use_peepholes=False, cell_clip=None, num_proj=None, matmul=np.matmul
+):
     c, h = state
     n = p["Wx"].shape[1] // 4
-    z = x @ p["Wx"] + h @ p["Wh"] + p["b"]
+    z = matmul(x, p["Wx"]) + matmul(h, p["Wh"]) + p["b"]
     zi, zf, zg, zo = z[:, :n], z[:, n : 2 * n], z[:, 2 * n : 3 * n], z[:, 3 * n :]
     if use_peepholes:
         i = sigmoid(zi + p["peephole_i"] * c)
@@ -39,24 +41,24 @@ def lstm_step(p, state, x, forget_bias=1.0, use_peepholes=False, cell_clip=None,
     o = sigmoid(zo + p["peephole_o"] * c_new) if use_peepholes else sigmoid(zo)
     h_new = o * np.tanh(c_new)
     if num_proj is not None:
-        h_new = h_new @ p["W_proj"]
+        h_new = matmul(h_new, p["W_proj"])
     return (c_new, h_new), h_new
 
 
-def gru_step(p, h, x, reset_after=False):
+def gru_step(p, h, x, reset_after=False, matmul=np.matmul):
     n = p["Wh"].shape[0]
     wx_r, wx_z, wx_g = p["Wx"][:, :n], p["Wx"][:, n : 2 * n], p["Wx"][:, 2 * n :]
     wh_r, wh_z, wh_g = p["Wh"][:, :n], p["Wh"][:, n : 2 * n], p["Wh"][:, 2 * n :]
     b_r, b_z, b_g = p["b"][:n], p["b"][n : 2 * n], p["b"][2 * n :]
     if reset_after:
         bh = p["bh"]
-        r = sigmoid(x @ wx_r + b_r + h @ wh_r + bh[:n])
-        z = sigmoid(x @ wx_z + b_z + h @ wh_z + bh[n : 2 * n])
-        g = np.tanh(x @ wx_g + b_g + r * (h @ wh_g + bh[2 * n :]))
+        r = sigmoid(matmul(x, wx_r) + b_r + matmul(h, wh_r) + bh[:n])
+        z = sigmoid(matmul(x, wx_z) + b_z + matmul(h, wh_z) + bh[n : 2 * n])
+        g = np.tanh(matmul(x, wx_g) + b_g + r * (matmul(h, wh_g) + bh[2 * n :]))
     else:
-        r = sigmoid(x @ wx_r + h @ wh_r + b_r)
-        z = sigmoid(x @ wx_z + h @ wh_z + b_z)
-        g = np.tanh(x @ wx_g + (r * h) @ wh_g + b_g)
+        r = sigmoid(matmul(x, wx_r) + matmul(h, wh_r) + b_r)
+        z = sigmoid(matmul(x, wx_z) + matmul(h, wh_z) + b_z)
+        g = np.tanh(matmul(x, wx_g) + matmul(r * h, wh_g) + b_g)
     h_new = z * h + (1.0 - z) * g
     return h_new, h_new
 
