@@ -7,7 +7,9 @@ Usage (from the repository root)::
     python notebooks/run.py --quick ...          # JAXRNN_QUICK=1 (tiny settings)
 
 Each notebook runs in a fresh kernel whose working directory and ``$JAXRNN_NOTEBOOK_OUT`` are a
-temporary folder (no run files land in the repository); figures are embedded at ``--dpi``. The
+temporary folder (no run files land in the repository); ``$JAXRNN_DATA`` defaults to
+``../shared/data`` beside the checkout when that folder exists (so ``02`` trains on MNIST rather than
+its Reber fallback); figures are embedded at ``--dpi``. The
 executed notebook is written back in place with ``metadata["jaxrnn"]``: ``code_sha256`` (see
 :func:`code_hash`), ``mode``, ``executed`` (UTC), ``commit`` (``git rev-parse HEAD``, ``+dirty`` when
 the notebook differs from it) and ``seconds``. ``tests/test_notebooks.py`` checks that the stored hash
@@ -83,7 +85,8 @@ def execute(path: str | os.PathLike, *, quick: bool = False, dpi: int = 80, time
     digest = code_hash(nb)
     setup = nbformat.v4.new_code_cell(_setup_source(dpi))
     nb.cells.insert(0, setup)
-    env_before = {k: os.environ.get(k) for k in ("JAXRNN_QUICK", "JAXRNN_NOTEBOOK_OUT", "PYTHONPATH")}
+    names = ("JAXRNN_QUICK", "JAXRNN_NOTEBOOK_OUT", "PYTHONPATH", "JAXRNN_DATA")
+    env_before = {k: os.environ.get(k) for k in names}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="jaxrnn-nb-") as tmp:
         if quick:
@@ -91,6 +94,9 @@ def execute(path: str | os.PathLike, *, quick: bool = False, dpi: int = 80, time
         else:
             os.environ.pop("JAXRNN_QUICK", None)
         os.environ["JAXRNN_NOTEBOOK_OUT"] = tmp
+        shared = REPO.parent / "shared" / "data"
+        if env_before["JAXRNN_DATA"] is None and shared.is_dir():
+            os.environ["JAXRNN_DATA"] = str(shared)
         # the kernel imports this checkout's jaxrnn, whatever is installed
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env_before["PYTHONPATH"]]))
         try:
