@@ -51,6 +51,19 @@ def code_hash(nb: nbformat.NotebookNode) -> str:
     return hashlib.sha256(json.dumps(sources, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def collapse_progress(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Keep only what a terminal shows of each stream line: the text after its last carriage return.
+
+    Progress bars redraw a line with ``\\r`` hundreds of times; Jupyter renders the last state, so the
+    saved notebook need not hold the others. Changes ``nb`` in place and returns it.
+    """
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and "\r" in output.text:
+                output.text = "\n".join(line.rsplit("\r", 1)[-1] for line in output.text.split("\n"))
+    return nb
+
+
 def _git(*args: str) -> str:
     try:
         return subprocess.run(
@@ -129,7 +142,7 @@ def execute(path: str | os.PathLike, *, quick: bool = False, dpi: int = 80, time
         "seconds": round(time.perf_counter() - start, 1),
     }
     nb.metadata[META_KEY] = meta
-    nbformat.write(nb, path)
+    nbformat.write(collapse_progress(nb), path)
     return meta
 
 

@@ -104,3 +104,13 @@ def test_runner_writes_outputs_and_hash(tmp_path):
     assert done.cells[1].execution_count == 1
     assert done.cells[1].outputs[0]["text"] == "42 1\n"
     assert "JAXRNN_QUICK" not in os.environ or os.environ["JAXRNN_QUICK"] == "1"
+
+
+def test_collapse_progress_keeps_what_a_terminal_shows():
+    nb = _tiny_notebook("pass")
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=" 10%\r 50%\r100%\ndone\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="plain\n"),
+    ]
+    runner.collapse_progress(nb)
+    assert [o.text for o in nb.cells[1].outputs] == ["100%\ndone\n", "plain\n"]
