@@ -54,13 +54,28 @@ def code_hash(nb: nbformat.NotebookNode) -> str:
 def collapse_progress(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Keep only what a terminal shows of each stream line: the text after its last carriage return.
 
-    Progress bars redraw a line with ``\\r`` hundreds of times; Jupyter renders the last state, so the
-    saved notebook need not hold the others. Changes ``nb`` in place and returns it.
+    Consecutive stream outputs of one name are merged first: a progress bar arrives as one output per
+    redraw, each starting with ``\\r``. Jupyter renders only the last state of a line, so the saved
+    notebook need not hold the others. Changes ``nb`` in place and returns it.
     """
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
+        merged: list = []
+        for output in cell.get("outputs", []):  # a bar arrives as one stream output per redraw
+            previous = merged[-1] if merged else None
+            if (
+                output.get("output_type") == "stream"
+                and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
             if output.get("output_type") == "stream" and "\r" in output.text:
                 output.text = "\n".join(line.rsplit("\r", 1)[-1] for line in output.text.split("\n"))
+        if cell.cell_type == "code":
+            cell.outputs = merged
     return nb
 
 

@@ -114,3 +114,15 @@ def test_collapse_progress_keeps_what_a_terminal_shows():
     ]
     runner.collapse_progress(nb)
     assert [o.text for o in nb.cells[1].outputs] == ["100%\ndone\n", "plain\n"]
+
+
+def test_collapse_progress_merges_redraws_split_over_outputs():
+    nb = _tiny_notebook("pass")
+    texts = ["\r0step", "\r1step", "\r100%| 2/2", "\n", "after\n"]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stderr", text=t) for t in texts]
+    nb.cells[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="out\n"))
+    runner.collapse_progress(nb)
+    assert [(o.name, o.text) for o in nb.cells[1].outputs] == [
+        ("stderr", "100%| 2/2\nafter\n"),
+        ("stdout", "out\n"),
+    ]
