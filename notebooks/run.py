@@ -9,11 +9,12 @@ Usage (from the repository root)::
 Each notebook runs in a fresh kernel whose working directory and ``$JAXRNN_NOTEBOOK_OUT`` are a
 temporary folder (no run files land in the repository); ``$JAXRNN_DATA`` defaults to
 ``../shared/data`` beside the checkout when that folder exists (so ``02`` trains on MNIST rather than
-its Reber fallback); figures are embedded at ``--dpi``. The
+its Reber fallback); figures are embedded at ``--dpi``; progress bars keep their last state. The
 executed notebook is written back in place with ``metadata["jaxrnn"]``: ``code_sha256`` (see
-:func:`code_hash`), ``mode``, ``executed`` (UTC), ``commit`` (``git rev-parse HEAD``, ``+dirty`` when
-the notebook differs from it) and ``seconds``. ``tests/test_notebooks.py`` checks that the stored hash
-equals the hash of the committed code cells, so an edited cell without a re-run fails the suite.
+:func:`code_hash`), ``mode``, ``executed`` (UTC), ``commit`` (``git rev-parse HEAD``, plus ``+dirty``
+when the code cells differ from that commit's) and ``seconds``. ``tests/test_notebooks.py`` checks
+that the stored hash equals the hash of the committed code cells, so an edited cell without a re-run
+fails the suite.
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ def execute(path: str | os.PathLike, *, quick: bool = False, dpi: int = 80, time
                     output["execution_count"] -= 1
     commit = _git("rev-parse", "HEAD")
     rel = str(path.resolve().relative_to(REPO)) if path.resolve().is_relative_to(REPO) else str(path)
-    if commit and _git("status", "--porcelain", "--", rel):
+    committed = _git("show", f"HEAD:{rel}") if commit else ""
+    # "+dirty": the code that ran is not the code of that commit (outputs alone do not count)
+    if commit and (not committed or code_hash(nbformat.reads(committed, as_version=4)) != digest):
         commit += "+dirty"
     meta = {
         "code_sha256": digest,
