@@ -253,12 +253,9 @@ def train_forecaster(
 
 def plot_forecasts(forecasts: dict[int, dict], path: pathlib.Path, *, title: str) -> pathlib.Path:
     """One panel per horizon: the observed test values and each method's forecast of them."""
-    import matplotlib
+    from jaxrnn.plots import new_figure
 
-    matplotlib.use("Agg")  # files only, no display needed
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(forecasts), 1, figsize=(11, 3.6 * len(forecasts)), squeeze=False)
+    fig, axes = new_figure(len(forecasts), 1, figsize=(11, 3.6 * len(forecasts)), squeeze=False)
     for ax, (h, f) in zip(axes[:, 0], sorted(forecasts.items())):
         dates = f["dates"].astype("datetime64[D]").astype(object)
         ax.plot(dates, f["truth"], "k.", markersize=3, label="observed")
@@ -271,7 +268,6 @@ def plot_forecasts(forecasts: dict[int, dict], path: pathlib.Path, *, title: str
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return pathlib.Path(path)
 
 

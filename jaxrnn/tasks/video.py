@@ -206,13 +206,10 @@ def train_video(
 
 def plot_clips(batch: dict, predicted: tuple[Any, Any], path: Any) -> None:
     """A PNG of the first clips of ``batch``, a row each, titled with the prediction and the truth."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display needed
-    import matplotlib.pyplot as plt
+    from jaxrnn.plots import new_figure
 
     rows, steps = len(predicted[0]), batch["frames"].shape[1]
-    fig, axes = plt.subplots(rows, steps, figsize=(1.3 * steps, 1.4 * rows), squeeze=False)
+    fig, axes = new_figure(rows, steps, figsize=(1.3 * steps, 1.4 * rows), squeeze=False)
     for i in range(rows):
         truth = f"{batch['digits'][i]} {DIRECTIONS[batch['directions'][i]]}"
         guess = f"{predicted[0][i]} {DIRECTIONS[predicted[1][i]]}"
@@ -222,4 +219,3 @@ def plot_clips(batch: dict, predicted: tuple[Any, Any], path: Any) -> None:
         axes[i, 0].set_title(f"predicted {guess} / true {truth}", fontsize=7, loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)

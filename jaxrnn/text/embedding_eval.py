@@ -166,8 +166,7 @@ def plot_projection(
     """A 2-D PCA map of the words of ``groups`` (one colour per group), saved as a PNG."""
     import matplotlib
 
-    matplotlib.use("Agg")  # files only, no display needed
-    import matplotlib.pyplot as plt
+    from jaxrnn.plots import new_figure
 
     index = {w: i for i, w in enumerate(words)}
     groups = [[w for w in g if w in index] for g in groups]
@@ -179,8 +178,8 @@ def plot_projection(
     x -= x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     xy = x @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(9, 7))
-    colours = plt.get_cmap("tab20")
+    fig, ax = new_figure(figsize=(9, 7))
+    colours = matplotlib.colormaps["tab20"]
     i = 0
     for g_index, g in enumerate(groups):
         part = xy[i : i + len(g)]
@@ -194,5 +193,4 @@ def plot_projection(
     fig.tight_layout()
     path = pathlib.Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
