@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, masking
+from jaxrnn import _checks, masking, wavefront
 from jaxrnn import fused as fused_module
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.masking import reverse_sequence
@@ -205,12 +205,11 @@ def dynamic_unroll(
     resets = masking.segment_resets(segment_ids)
     if reverse:
         xs = reverse_sequence(xs, lengths, resets)
-    if (
-        fused
-        and not remat
-        and fused_module.unroll_path(cell, params, training=training) == "fused"
-        and not fused_module.in_forward_mode(params, xs, state)
-    ):
+    path = wavefront.unroll_path(cell, params, training=training)
+    fast = fused and not remat and path != "scan" and not fused_module.in_forward_mode(params, xs, state)
+    if fast and path == "wavefront" and unroll == 1:
+        state, ys = wavefront.stack_unroll(cell, params, xs, state, lengths, resets)
+    elif fast:
         state, ys = fused_module.fused_unroll(cell, params, xs, state, lengths, unroll=unroll, resets=resets)
     else:
         # the input product stays inside the loop: on XLA:CPU the per-step [B, F] x [F, G*H] product
@@ -268,6 +267,22 @@ def bidirectional_unroll(
         sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major, training=training,
         **scan_options,
     )  # fmt: skip
+    if _one_loop(cell_fw, cell_bw, params_fw, params_bw, training, scan_options):
+        # both directions in one loop (jaxrnn.wavefront); the same numbers as the two unrolls below
+        xs, lengths, state_fw = masking.prepare(
+            cell_fw, params_fw, inputs, sequence_length=sequence_length, initial_state=initial_state_fw,
+            time_major=time_major, segment_ids=segment_ids,
+        )  # fmt: skip
+        _, _, state_bw = masking.prepare(
+            cell_bw, params_bw, inputs, sequence_length=sequence_length, initial_state=initial_state_bw,
+            time_major=time_major, segment_ids=segment_ids,
+        )  # fmt: skip
+        if not fused_module.in_forward_mode(params_fw, params_bw, xs, state_fw, state_bw):
+            states, (y_fw, y_bw) = wavefront.bidirectional_unroll(
+                (cell_fw, cell_bw), (params_fw, params_bw), xs, (state_fw, state_bw), lengths,
+                masking.segment_resets(segment_ids),
+            )  # fmt: skip
+            return (masking.swap_time(y_fw, time_major), masking.swap_time(y_bw, time_major)), states
     out_fw, state_fw = dynamic_unroll(
         cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=key_fw, **common
     )
@@ -275,3 +290,20 @@ def bidirectional_unroll(
         cell_bw, params_bw, inputs, initial_state=initial_state_bw, reverse=True, key=key_bw, **common
     )
     return (out_fw, out_bw), (state_fw, state_bw)
+
+
+def _one_loop(
+    cell_fw: Cell, cell_bw: Cell, params_fw: Params, params_bw: Params, training: Any, options: dict
+) -> bool:
+    """Whether ``bidirectional_unroll`` runs both directions in one loop (``wavefront.bidirectional_unroll``).
+
+    When both cells take the fused path with plain recurrences of one size and
+    the scan options are the defaults (``unroll=1``, no ``remat``, ``fused``).
+    """
+    if options.get("unroll", 1) != 1 or options.get("remat", False) or not options.get("fused", True):
+        return False
+    paths = {
+        fused_module.unroll_path(c, p, training=training)
+        for c, p in ((cell_fw, params_fw), (cell_bw, params_bw))
+    }
+    return paths == {"fused"} and wavefront.same_recurrence((cell_fw, cell_bw), (params_fw, params_bw))
