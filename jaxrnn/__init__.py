@@ -10,6 +10,7 @@ from jaxrnn.assoc_scan import LinearRNN, associative_unroll
 from jaxrnn.cells import Cell, LayerStack, LSTMState, Recurrence, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxrnn.conv_lstm import ConvLSTMState, conv_lstm_cell
+from jaxrnn.fused import unroll_path
 from jaxrnn.layer_norm import layer_norm_lstm_cell
 from jaxrnn.layers import Embedding, Layer, dense, embedding, freeze, time_distributed
 from jaxrnn.linear_rnn import LRUState, lru, min_gru, min_lstm
@@ -31,7 +32,6 @@ from jaxrnn.tbptt import truncated_unroll, truncated_value_and_grad
 from jaxrnn.train import NonFiniteLossError, TrainState, fit, make_optimizer, make_train_step
 from jaxrnn.tuning import UnrollChoice, clear_unroll_cache, tune_unroll
 from jaxrnn.unroll import bidirectional_unroll, dynamic_unroll, reverse_sequence, static_unroll
-from jaxrnn.wavefront import unroll_path
 from jaxrnn.wrappers import dropout, output_projection, residual, stack_cells
 
 __version__ = "0.1.0"

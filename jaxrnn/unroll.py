@@ -205,11 +205,12 @@ def dynamic_unroll(
     resets = masking.segment_resets(segment_ids)
     if reverse:
         xs = reverse_sequence(xs, lengths, resets)
-    path = wavefront.unroll_path(cell, params, training=training)
-    fast = fused and not remat and path != "scan" and not fused_module.in_forward_mode(params, xs, state)
-    if fast and path == "wavefront" and unroll == 1:
-        state, ys = wavefront.stack_unroll(cell, params, xs, state, lengths, resets)
-    elif fast:
+    if (
+        fused
+        and not remat
+        and fused_module.unroll_path(cell, params, training=training) == "fused"
+        and not fused_module.in_forward_mode(params, xs, state)
+    ):
         state, ys = fused_module.fused_unroll(cell, params, xs, state, lengths, unroll=unroll, resets=resets)
     else:
         # the input product stays inside the loop: on XLA:CPU the per-step [B, F] x [F, G*H] product

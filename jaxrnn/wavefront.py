@@ -1,28 +1,31 @@
-"""Several recurrent layers in one loop, their per-step GEMMs as one batched GEMM (cuDNN's trick).
+"""Several recurrent layers advancing in one loop (cuDNN's trick), their per-step GEMMs side by side.
 
 Two shapes of it, both on one device:
 
-* **a stack** (:func:`jaxrnn.stack_cells` of same-size layers): one ``lax.scan``
-  over ``T + L - 1`` ticks; at tick ``k`` layer ``l`` runs step ``k - l`` (the
-  wavefront, as :func:`jaxrnn.pipelined_unroll` schedules it over devices), so
-  every layer's input, the layer below's previous-tick output, is ready at the
-  start of the tick and the ``L`` products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]``
-  run as one ``[L, B, 2K] x [L, 2K, G]`` batched GEMM. Layer 0's input product
-  is hoisted out of the loop as one GEMM over all steps (its slot in the
-  batched GEMM holds zeros, so all lanes have one shape).
-* **a bidirectional layer**: both directions over the same ``T`` steps in one
+* **a stack** (:func:`jaxrnn.stack_cells` of same-size layers,
+  :func:`stack_unroll`): one ``lax.scan`` over ``T + L - 1`` ticks; at tick
+  ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
+  :func:`jaxrnn.pipelined_unroll` schedules it over devices), so every layer's
+  input, the layer below's previous-tick output, is ready at the start of the
+  tick and the ``L`` products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` are
+  independent.
+* **a bidirectional layer** (:func:`bidirectional_unroll`, which
+  :func:`jaxrnn.bidirectional_unroll` and :func:`jaxrnn.stacked_bidirectional_unroll`
+  use when both cells qualify): both directions over the same ``T`` steps in one
   scan, the backward one over the input reversed within each length
-  (:func:`jaxrnn.masking.reverse_sequence`); both input products hoisted as one
-  batched GEMM, the two recurrent products one ``[2, B, K] x [2, K, G]``
-  batched GEMM per step.
+  (:func:`jaxrnn.masking.reverse_sequence`).
+
+The lanes' products run as independent rank-2 GEMMs by default, or (``batched``)
+as one ``[L, B, *] x [L, *, G]`` batched GEMM; on XLA:CPU the batched form, the
+stack's wavefront, and the hoisted input product all measured slower
+(bench/RESULTS.md, "Levers (issue 21)": ``python -m bench.wavefront``), so
+``jaxrnn.dynamic_unroll`` keeps a loop per layer for stacks.
 
 Masking is :mod:`jaxrnn.masking`'s, per layer and step, so the numbers equal the
-plain loops' up to float rounding (``tests/test_wavefront.py``): a layer's steps
-before its first (the wavefront's fill) and past its sequence's end are frozen
-and zero. Inference runs this loop; gradients (a ``custom_vjp``) are those of
-the layer-after-layer fused path (:func:`jaxrnn.fused.fused_unroll`), whose
-hand-written backward pass is faster and keeps less than autodiff of this loop
-(bench/RESULTS.md, "Levers (issue 21)").
+plain loops' (``tests/test_wavefront.py``): a layer's steps before its first
+(the wavefront's fill) and past its sequence's end are frozen and zero.
+Gradients (a ``custom_vjp``) are those of the loop-per-layer fused path
+(:func:`jaxrnn.fused.fused_unroll`), so backprop memory and speed are its.
 """
 
 from __future__ import annotations
@@ -39,13 +42,14 @@ from jaxrnn.cells import Cell, LayerStack, Params, Recurrence, State, matmul, ro
 Array = jax.Array
 
 
-def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
-    """Which loop :func:`jaxrnn.dynamic_unroll` runs for ``cell``: ``"wavefront"``, ``"fused"`` or ``"scan"``.
+def stackable(cell: Cell, params: Params, *, training: Any = False) -> bool:
+    """Whether :func:`stack_unroll` can run ``cell``.
 
-    ``"wavefront"`` for a :func:`jaxrnn.stack_cells` of two or more layers that
-    are each ``"fused"`` (:func:`jaxrnn.fused.unroll_path`) with no readout and
-    the same weight shapes and dtype from layer 1 up (layer 0's input size may
-    differ); otherwise what :func:`jaxrnn.fused.unroll_path` says.
+    True for a :func:`jaxrnn.stack_cells` of two or more layers that are each
+    ``"fused"`` (:func:`jaxrnn.unroll_path`) with no readout and the same
+    weight shapes and dtype from layer 1 up (layer 0's input size may differ).
+    ``jaxrnn.dynamic_unroll`` does not pick it: on XLA:CPU it measured slower
+    than a loop per layer (bench/RESULTS.md, "Levers (issue 21)").
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.
@@ -53,13 +57,12 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
       training: the flag that will be passed to the unroller.
 
     Returns:
-      ``"wavefront"``, ``"fused"`` or ``"scan"``.
+      Whether the stack runs as a wavefront.
     """
-    path = fused.unroll_path(cell, params, training=training)
     rec = cell.recurrence
-    if path == "fused" and isinstance(rec, LayerStack) and _stackable(rec.cells, params):
-        return "wavefront"
-    return path
+    if fused.unroll_path(cell, params, training=training) != "fused" or not isinstance(rec, LayerStack):
+        return False
+    return _stackable(rec.cells, params)
 
 
 def same_recurrence(cells: Any, params: Any) -> bool:
@@ -91,7 +94,7 @@ def _stackable(cells: tuple[Cell, ...], params: Any) -> bool:
 def stack_unroll(
     cell: Cell, params: Params, xs: Array, state: State, lengths: Array | None, resets: Array | None = None
 ) -> tuple[State, Array]:
-    """Run a stack for which :func:`unroll_path` is ``"wavefront"`` over time-major ``xs``, masked.
+    """Run a stack for which :func:`stackable` holds over time-major ``xs``, masked, as a wavefront.
 
     Args:
       cell: the :func:`jaxrnn.stack_cells` cell.

@@ -8,7 +8,7 @@ from cell_configs import random_params
 from numpy_reference import basic_step, dynamic_rnn, lstm_step, np64
 
 import jaxrnn
-from jaxrnn import wavefront
+from jaxrnn import masking, wavefront
 
 LENGTHS = np.array([7, 3, 0, 5])
 MAKERS = {"lstm": jaxrnn.lstm_cell, "basic": jaxrnn.basic_cell}
@@ -23,6 +23,13 @@ def _step(kind, params):
     """A NumPy float64 step ``(state, x) -> (state, y)`` with ``params``."""
     p = np64(params)
     return lambda state, x: STEPS[kind](p, state, x)
+
+
+def _wavefront(cell, params, x, lengths):
+    """``(outputs [B, T, K], final_state)`` of :func:`jaxrnn.wavefront.stack_unroll`, batch-major."""
+    xs, lengths, state = masking.prepare(cell, params, x, sequence_length=lengths)
+    final, ys = wavefront.stack_unroll(cell, params, xs, state, lengths)
+    return jnp.swapaxes(ys, 0, 1), final
 
 
 def _stack(kind, layers=3, units=5):
@@ -47,8 +54,8 @@ def test_stack_runs_the_wavefront_with_numpy_float64_numbers(x64, kind, lengths)
     cell = _stack(kind)
     params = _params64(cell, jax.random.key(0), 3)
     x = jax.random.normal(jax.random.key(1), (4, 7, 3), jnp.float64)
-    assert jaxrnn.unroll_path(cell, params) == "wavefront"
-    out, final = jax.jit(lambda p, x: jaxrnn.dynamic_unroll(cell, p, x, sequence_length=lengths))(params, x)
+    assert wavefront.stackable(cell, params)
+    out, final = jax.jit(lambda p, x: _wavefront(cell, p, x, lengths))(params, x)
     ref_out, ref_finals = _numpy_stack(kind, params, np.asarray(x), lengths)
     np.testing.assert_allclose(out, ref_out, atol=1e-12)
     for got, want in zip(final, ref_finals):
@@ -64,7 +71,10 @@ def test_stack_gradients_match_finite_differences_and_the_plain_scan(x64):
     lengths = jnp.array([6, 2, 0, 4])
 
     def loss(p, x, fused):
-        out, final = jaxrnn.dynamic_unroll(cell, p, x, sequence_length=lengths, fused=fused)
+        if fused:
+            out, final = _wavefront(cell, p, x, lengths)
+        else:
+            out, final = jaxrnn.dynamic_unroll(cell, p, x, sequence_length=lengths, fused=False)
         return jnp.sum(out**2) + jnp.sum(final[-1].c)
 
     grads = jax.grad(loss, argnums=(0, 1))(params, x, True)
@@ -85,17 +95,21 @@ def test_packed_rows_give_the_plain_scans_numbers(x64):
     params = _params64(cell, jax.random.key(0), 3)
     x = jax.random.normal(jax.random.key(1), (4, 7, 3), jnp.float64)
     ids = jnp.array([[1, 1, 2, 2, 2, 3, 0], [1, 2, 2, 2, 0, 0, 0], [1] * 7, [1, 1, 1, 1, 1, 1, 2]])
-    out, final = jaxrnn.dynamic_unroll(cell, params, x, segment_ids=ids)
+    xs, lengths, state = masking.prepare(cell, params, x, segment_ids=ids)
+    final, out = wavefront.stack_unroll(cell, params, xs, state, lengths, masking.segment_resets(ids))
+    out = jnp.swapaxes(out, 0, 1)
     ref, ref_final = jaxrnn.dynamic_unroll(cell, params, x, segment_ids=ids, fused=False)
     np.testing.assert_allclose(out, ref, atol=1e-12)
     np.testing.assert_allclose(jax.tree.leaves(final), jax.tree.leaves(ref_final), atol=1e-12)
 
 
-def test_mixed_sizes_and_unroll_keep_the_layered_path():
+def test_only_same_size_fused_stacks_are_stackable():
+    same = _stack("lstm")
+    assert wavefront.stackable(same, same.init(jax.random.key(0), 3))
     mixed = jaxrnn.stack_cells([jaxrnn.lstm_cell(5), jaxrnn.lstm_cell(4)])
-    assert jaxrnn.unroll_path(mixed, mixed.init(jax.random.key(0), 3)) == "fused"
+    assert not wavefront.stackable(mixed, mixed.init(jax.random.key(0), 3))
     gru = jaxrnn.stack_cells([jaxrnn.gru_cell(4), jaxrnn.gru_cell(4)])
-    assert jaxrnn.unroll_path(gru, gru.init(jax.random.key(0), 3)) == "scan"
+    assert not wavefront.stackable(gru, gru.init(jax.random.key(0), 3))
 
 
 @pytest.mark.parametrize("kind", ["lstm", "basic"])
