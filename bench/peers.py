@@ -10,6 +10,11 @@ Workloads (median ms per step, implementations taking turns):
   *after* the recurrent matmul, ``r * (h Wh + bh)``, like ``gru_cell(reset_after=True)`` (row
   ``jaxrnn``); Haiku's ``hk.GRU`` applies it *before*, ``(r * h) Wh``, like TF1 and the book's
   ``gru_cell()`` (row ``jaxrnn_reset_before``). Both jaxrnn rows are printed.
+* ``lstm4_train`` / ``lstm4_infer``: a 4-layer LSTM, same B/T/F/H (PyTorch ``nn.LSTM(num_layers=4)``,
+  Flax 4 stacked ``nn.RNN``, Haiku 4 ``dynamic_unroll`` calls); ``bilstm2_train`` / ``bilstm2_infer``: a
+  2-layer bidirectional LSTM (PyTorch ``bidirectional=True, num_layers=2``, Flax ``nn.Bidirectional``,
+  Haiku two unrolls per layer). Row ``jaxrnn_plain`` is jaxrnn without ``jaxrnn.wavefront`` (the layers
+  one after another, the directions in two loops); ``jaxrnn_wavefront`` forces it for the stack.
 * ``mnist``: the book's MNIST classifier step: basic tanh cell B150 T28 F28 H150,
   dense 10 on the last state, softmax cross-entropy, gradients and SGD.
 * ``translator_train``: the translator's training step on one real 64-pair batch of the shared
@@ -54,13 +59,23 @@ WORKLOADS = {
     "lstm_infer": ("lstm", 64, 100, 64, 256, False),
     "gru_train": ("gru", 64, 100, 64, 256, True),
     "mnist": ("basic", 150, 28, 28, 150, True),
+    "lstm4_train": ("lstm4", 64, 100, 64, 256, True),
+    "lstm4_infer": ("lstm4", 64, 100, 64, 256, False),
+    "bilstm2_train": ("bilstm2", 64, 100, 64, 256, True),
+    "bilstm2_infer": ("bilstm2", 64, 100, 64, 256, False),
 }
-GATES = {"lstm": 4, "gru": 3, "basic": 1}
+GATES = {"lstm": 4, "gru": 3, "basic": 1, "lstm4": 4, "bilstm2": 4}
+# multi-layer kinds: (layers, directions), LSTM cells
+DEEP = {"lstm4": (4, 1), "bilstm2": (2, 2)}
 
 
 def flops(kind: str, b: int, t: int, f: int, h: int, train: bool) -> float:
-    """Matmul FLOPs of one step: ``2 B (F + H) G H`` per time step, x3 with the backward pass."""
-    forward = 2.0 * b * (f + h) * GATES[kind] * h * t
+    """Matmul FLOPs of one step: ``2 B (F + H) G H`` per time step, layer and direction, x3 with backward."""
+    layers, directions = DEEP.get(kind, (1, 1))
+    forward = 0.0
+    for layer in range(layers):
+        inputs = f if layer == 0 else directions * h
+        forward += directions * 2.0 * b * (inputs + h) * GATES[kind] * h * t
     if kind == "basic":
         forward += 2.0 * b * h * 10  # the classifier head
     return 3 * forward if train else forward
@@ -128,6 +143,8 @@ def jaxrnn_impl(
     ``window_rows`` (for ``bench.windows``) runs ``jaxrnn.fused.fused_unroll`` with that window instead;
     ``matmul_dtype`` is passed to the cell (mixed precision).
     """
+    if kind in DEEP:
+        return _jaxrnn_deep(kind, b, t, f, h, train, x, "default")
     cells = {"lstm": jaxrnn.lstm_cell, "gru": functools.partial(jaxrnn.gru_cell, reset_after=reset_after)}
     cell = cells.get(kind, jaxrnn.basic_cell)(h, matmul_dtype=matmul_dtype)
     k1, k2 = jax.random.split(jax.random.key(1))
@@ -148,9 +165,67 @@ def jaxrnn_impl(
     return _jax_step(apply, params, x, labels, train)
 
 
+def _jaxrnn_deep(kind, b, t, f, h, train, x, path):
+    """jaxrnn multi-layer LSTMs; ``path``: ``default``, ``plain`` (no wavefront) or ``wavefront`` (forced)."""
+    layers, directions = DEEP[kind]
+    key = jax.random.key(1)
+    if directions == 1:
+        cell = jaxrnn.stack_cells([jaxrnn.lstm_cell(h) for _ in range(layers)])
+        params = cell.init(key, f)
+
+        def apply(p, xs):
+            if path == "default":
+                return jaxrnn.dynamic_unroll(cell, p, xs)[0]
+            xs = jnp.swapaxes(xs, 0, 1)
+            run = jaxrnn.fused.fused_unroll if path == "plain" else jaxrnn.wavefront.stack_unroll
+            return jnp.swapaxes(run(cell, p, xs, cell.zero_state(b, xs.dtype), None)[1], 0, 1)
+
+        return _jax_step(apply, params, x, None, train)
+    pairs = [(jaxrnn.lstm_cell(h), jaxrnn.lstm_cell(h)) for _ in range(layers)]
+    params = jaxrnn.init_stacked_bidirectional(pairs, key, f)
+
+    def apply(p, xs):
+        if path != "plain":
+            return jaxrnn.stacked_bidirectional_unroll(pairs, p, xs)[0]
+        for (c_fw, c_bw), (p_fw, p_bw) in zip(pairs, p):
+            y_fw = jaxrnn.dynamic_unroll(c_fw, p_fw, xs)[0]
+            y_bw = jaxrnn.dynamic_unroll(c_bw, p_bw, xs, reverse=True)[0]
+            xs = jnp.concatenate([y_fw, y_bw], axis=-1)
+        return xs
+
+    return _jax_step(apply, params, x, None, train)
+
+
+def jaxrnn_plain_impl(kind, b, t, f, h, train, x, labels):
+    """jaxrnn without ``jaxrnn.wavefront``: layers one after another, two loops per bidirectional layer."""
+    return _jaxrnn_deep(kind, b, t, f, h, train, x, "plain")
+
+
+def jaxrnn_wavefront_impl(kind, b, t, f, h, train, x, labels):
+    """jaxrnn with the stack's wavefront forced (``jaxrnn.wavefront.stack_unroll``)."""
+    return _jaxrnn_deep(kind, b, t, f, h, train, x, "wavefront")
+
+
 def flax_impl(kind, b, t, f, h, train, x, labels):
     """Flax linen ``nn.RNN`` over ``OptimizedLSTMCell`` / ``GRUCell`` / ``SimpleCell``."""
     import flax.linen as nn
+
+    if kind in DEEP:
+        layers, directions = DEEP[kind]
+
+        class Deep(nn.Module):
+            @nn.compact
+            def __call__(self, xs):
+                for _ in range(layers):
+                    if directions == 1:
+                        xs = nn.RNN(nn.OptimizedLSTMCell(h))(xs)
+                    else:
+                        fw, bw = nn.RNN(nn.OptimizedLSTMCell(h)), nn.RNN(nn.OptimizedLSTMCell(h))
+                        xs = nn.Bidirectional(fw, bw)(xs)
+                return xs
+
+        model = Deep()
+        return _jax_step(model.apply, model.init(jax.random.key(1), x), x, None, train)
 
     cell = {"lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell, "basic": nn.SimpleCell}[kind](features=h)
     rnn = nn.RNN(cell, return_carry=True)
@@ -172,6 +247,24 @@ def haiku_impl(kind, b, t, f, h, train, x, labels):
     """Haiku ``hk.dynamic_unroll`` over ``hk.LSTM`` / ``hk.GRU`` / ``hk.VanillaRNN`` (time-major)."""
     import haiku as hk
 
+    if kind in DEEP:
+        layers, directions = DEEP[kind]
+
+        def deep(xs):
+            xs = jnp.swapaxes(xs, 0, 1)
+            for _ in range(layers):
+                outs = []
+                for d in range(directions):
+                    core = hk.LSTM(h)
+                    inputs = xs if d == 0 else jnp.flip(xs, 0)
+                    out, _ = hk.dynamic_unroll(core, inputs, core.initial_state(b), time_major=True)
+                    outs.append(out if d == 0 else jnp.flip(out, 0))
+                xs = jnp.concatenate(outs, axis=-1)
+            return jnp.swapaxes(xs, 0, 1)
+
+        model = hk.without_apply_rng(hk.transform(deep))
+        return _jax_step(model.apply, model.init(jax.random.key(1), x), x, None, train)
+
     def forward(xs):
         core = {"lstm": hk.LSTM, "gru": hk.GRU, "basic": hk.VanillaRNN}[kind](h)
         out, state = hk.dynamic_unroll(core, jnp.swapaxes(xs, 0, 1), core.initial_state(b), time_major=True)
@@ -191,7 +284,13 @@ def torch_impl(kind, b, t, f, h, train, x, labels):
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "basic": torch.nn.RNN}[kind](f, h, batch_first=True)
+    if kind in DEEP:
+        layers, directions = DEEP[kind]
+        rnn = torch.nn.LSTM(f, h, num_layers=layers, bidirectional=directions == 2, batch_first=True)
+    else:
+        rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "basic": torch.nn.RNN}[kind](
+            f, h, batch_first=True
+        )
     head = torch.nn.Linear(h, 10)
     tx = torch.from_numpy(np.asarray(x))
     tl = None if labels is None else torch.from_numpy(np.asarray(labels)).long()
@@ -243,6 +342,8 @@ IMPLS = {
     "jaxrnn_reset_before": jaxrnn_reset_before_impl,
     "jaxrnn_unfused": jaxrnn_unfused_impl,
     "jaxrnn_bf16": jaxrnn_bf16_impl,
+    "jaxrnn_plain": jaxrnn_plain_impl,
+    "jaxrnn_wavefront": jaxrnn_wavefront_impl,
     "flax": flax_impl,
     "haiku": haiku_impl,
     "torch": torch_impl,
@@ -337,6 +438,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runs, temps, slopes = {}, {}, {}
         # the reset-before GRU exists for the gru workload only (other cells have one variant)
         present = [i for i in impls if i != "jaxrnn_reset_before" or kind == "gru"]
+        # the rows without / with the multi-layer paths exist for the multi-layer workloads only
+        present = [i for i in present if i not in ("jaxrnn_plain", "jaxrnn_wavefront") or kind in DEEP]
+        # mixed precision is measured on the one-layer workloads only
+        present = [i for i in present if i != "jaxrnn_bf16" or kind not in DEEP]
+        if kind == "bilstm2":
+            present = [
+                i for i in present if i != "jaxrnn_wavefront"
+            ]  # bidirectional: the default is the lever
         for impl in present:
             runs[impl], temps[impl] = IMPLS[impl](kind, b, t, f, h, train, x, labels)
             if train and temps[impl] is not None:

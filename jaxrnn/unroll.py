@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, masking
+from jaxrnn import _checks, masking, wavefront
 from jaxrnn import fused as fused_module
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.masking import reverse_sequence
@@ -268,6 +268,25 @@ def bidirectional_unroll(
         sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major, training=training,
         **scan_options,
     )  # fmt: skip
+    if _default_options(scan_options):
+        # both directions in one loop (jaxrnn.wavefront) when they qualify; the same numbers as the two
+        # unrolls below. The arguments are checked first: qualifying reads the params
+        xs, lengths, state_fw = masking.prepare(
+            cell_fw, params_fw, inputs, sequence_length=sequence_length, initial_state=initial_state_fw,
+            time_major=time_major, segment_ids=segment_ids,
+        )  # fmt: skip
+        _, _, state_bw = masking.prepare(
+            cell_bw, params_bw, inputs, sequence_length=sequence_length, initial_state=initial_state_bw,
+            time_major=time_major, segment_ids=segment_ids,
+        )  # fmt: skip
+        if _one_loop(cell_fw, cell_bw, params_fw, params_bw, training) and not fused_module.in_forward_mode(
+            params_fw, params_bw, xs, state_fw, state_bw
+        ):
+            states, (y_fw, y_bw) = wavefront.bidirectional_unroll(
+                (cell_fw, cell_bw), (params_fw, params_bw), xs, (state_fw, state_bw), lengths,
+                masking.segment_resets(segment_ids),
+            )  # fmt: skip
+            return (masking.swap_time(y_fw, time_major), masking.swap_time(y_bw, time_major)), states
     out_fw, state_fw = dynamic_unroll(
         cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=key_fw, **common
     )
@@ -275,3 +294,24 @@ def bidirectional_unroll(
         cell_bw, params_bw, inputs, initial_state=initial_state_bw, reverse=True, key=key_bw, **common
     )
     return (out_fw, out_bw), (state_fw, state_bw)
+
+
+def _default_options(options: dict) -> bool:
+    """Whether the scan options are the defaults (``unroll=1``, no ``remat``, ``fused``).
+
+    Anything else (a typo, a bad value) goes to ``dynamic_unroll``, which names it in its error.
+    """
+    defaults = {"unroll": 1, "remat": False, "fused": True}
+    return not set(options) - set(defaults) and all(options[k] is defaults[k] for k in options)
+
+
+def _one_loop(cell_fw: Cell, cell_bw: Cell, params_fw: Params, params_bw: Params, training: Any) -> bool:
+    """Whether both directions run in one loop (``wavefront.bidirectional_unroll``).
+
+    When both cells take the fused path with plain recurrences of one size.
+    """
+    paths = {
+        fused_module.unroll_path(c, p, training=training)
+        for c, p in ((cell_fw, params_fw), (cell_bw, params_bw))
+    }
+    return paths == {"fused"} and wavefront.same_recurrence((cell_fw, cell_bw), (params_fw, params_bw))
