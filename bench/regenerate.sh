@@ -2,6 +2,7 @@
 # Regenerate the published figures of bench/RESULTS.md, one command after another, on a quiet machine.
 #
 #   bash bench/regenerate.sh [OUT]        (OUT defaults to bench/out/regen)
+#   STEPS="peers reber" bash bench/regenerate.sh OUT      (only the named steps)
 #
 # Each command's output goes to OUT/<name>.log beside OUT/provenance.json (commit, date, CPU, versions);
 # runs go under OUT/runs. Run it from the repository root on a clean tree, with nothing else running:
@@ -19,6 +20,9 @@ cat "$OUT/provenance.json"
 step() {  # step NAME COMMAND...: run it, keep its output and wall time
     local name=$1
     shift
+    if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then
+        return
+    fi
     echo "== $name: $*"
     local start=$SECONDS
     "$@" > "$OUT/$name.log" 2>&1
@@ -41,4 +45,16 @@ step packing $PY -m bench.packing
 step wavefront $PY -m bench.wavefront --repeats 9
 step parallel $PY bench/parallel.py --repeats 5
 step mnist_book jaxrnn train classifier --dataset mnist --data-dir "$DATA" --out "$OUT/runs/mnist" --quiet
+step word2vec jaxrnn train word2vec --corpus "wordnet:$DATA/wordnet" --out "$OUT/runs/word2vec" --quiet
+step word2vec_check $PY -m bench.word2vec_check --wordnet "$DATA/wordnet" "$OUT/runs/word2vec/vectors.txt" \
+    "$OUT/runs/word2vec/baselines/ppmi_svd.txt" "$OUT/runs/word2vec/baselines/random.txt"
+step forecaster_co2 jaxrnn train forecaster --series co2 --data-dir "$DATA/timeseries" --out "$OUT/runs/co2" --quiet
+step forecaster_elnino jaxrnn train forecaster --series elnino --data-dir "$DATA/timeseries" \
+    --out "$OUT/runs/elnino" --quiet
+step spell jaxrnn train spell --data-dir "$DATA" --out "$OUT/runs/spell" --quiet
+step video_lstm jaxrnn train video --data-dir "$DATA" --model lstm --out "$OUT/runs/video-lstm" --quiet
+step video_convlstm jaxrnn train video --data-dir "$DATA" --model convlstm --out "$OUT/runs/video-convlstm" --quiet
+step video_memoryless $PY -m bench.video_memoryless --data-dir "$DATA" --quiet
+step min_gru_accuracy $PY -m bench.min_gru_accuracy --data-dir "$DATA"
+step mixed_precision $PY -m bench.mixed_precision --reber-epochs 15 --mnist-epochs 3
 echo "done: logs in $OUT"
