@@ -56,5 +56,6 @@ step video_lstm jaxrnn train video --data-dir "$DATA" --model lstm --out "$OUT/r
 step video_convlstm jaxrnn train video --data-dir "$DATA" --model convlstm --out "$OUT/runs/video-convlstm" --quiet
 step video_memoryless $PY -m bench.video_memoryless --data-dir "$DATA" --quiet
 step min_gru_accuracy $PY -m bench.min_gru_accuracy --data-dir "$DATA"
+step translator_numbers jaxrnn train translator --steps 1000 --out "$OUT/runs/translator-numbers" --quiet
 step mixed_precision $PY -m bench.mixed_precision --reber-epochs 15 --mnist-epochs 3
 echo "done: logs in $OUT"
