@@ -58,4 +58,6 @@ step video_memoryless $PY -m bench.video_memoryless --data-dir "$DATA" --quiet
 step min_gru_accuracy $PY -m bench.min_gru_accuracy --data-dir "$DATA"
 step translator_numbers jaxrnn train translator --steps 1000 --out "$OUT/runs/translator-numbers" --quiet
 step mixed_precision $PY -m bench.mixed_precision --reber-epochs 15 --mnist-epochs 3
+step mnist_deep_lstm jaxrnn train classifier --dataset mnist --data-dir "$DATA" --cell lstm --layers 2 --units 256 \
+    --keep-prob 0.75 --lr-decay 0.9 --ema-decay 0.999 --epochs 27 --out "$OUT/runs/mnist-lstm" --quiet
 echo "done: logs in $OUT"
