@@ -98,10 +98,12 @@ def environment() -> dict[str, Any]:
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` to ``bench/out/<name>.json`` and return the path."""
+    """Write ``payload`` with its provenance (commit, CPU, load) to ``bench/out/<name>.json``."""
+    from bench.provenance import provenance
+
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str))
+    path.write_text(json.dumps({"provenance": provenance(), **payload}, indent=2, default=str))
     return path
 
 

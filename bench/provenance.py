@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import platform
 import subprocess
@@ -33,7 +34,10 @@ def cpu_model() -> str:
 
 
 def provenance() -> dict[str, Any]:
-    """``commit``, ``dirty`` (uncommitted changes in ``jaxrnn/``, ``bench/``), ``utc``, ``cpu``, versions."""
+    """Commit, ``dirty`` (uncommitted changes in ``jaxrnn/``, ``bench/``), date, CPU, load and versions.
+
+    ``load_average`` (1, 5 and 15 minutes, when the OS reports it) says how quiet the machine was.
+    """
     import jax
     import numpy as np
     import optax
@@ -44,6 +48,7 @@ def provenance() -> dict[str, Any]:
         "dirty": None if status is None else bool(status),
         "utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpu": cpu_model(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "jax": jax.__version__,
         "numpy": np.__version__,

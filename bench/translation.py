@@ -31,6 +31,7 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.provenance import provenance  # noqa: E402
 from jaxrnn.seq2seq import (  # noqa: E402
     TranslatorConfig,
     align,
@@ -251,7 +252,7 @@ def main() -> None:
     )
     report: dict = {
         "args": vars(args),
-        "conditions": "measured on a contended 2-core machine, to be regenerated",
+        "provenance": provenance(),
     }
     base = dict(num_units=args.num_units, embed_size=args.embed_size, max_vocab_size=args.max_vocab_size)
     if args.peer:
