@@ -274,3 +274,45 @@ def test_linear_ar_skip_and_residual_targets():
     )
     with pytest.raises(ValueError, match=r"skip must have shape \(T, H\) = \(300, 3\); got \(300, 2\)"):
         fc.make_features(s, y, observed, split, H, level=True, skip=skip[:, :2])
+
+
+def test_shrink_toward_by_hand():
+    truth = np.array([1.0, 2.0, 3.0, 4.0])
+    anchor = np.array([0.0, 2.0, 2.0, 4.0])
+    forecast = np.array([2.0, 2.0, 4.0, 6.0])
+    # by hand: a = 0.5 gives [1, 2, 3, 5], MAE 0.25; a = 0 gives 0.5; a = 1 gives 1.0
+    a, by = fc.shrink_toward(forecast, anchor, truth, (0.0, 0.5, 1.0))
+    assert a == 0.5 and by == pytest.approx({0.0: 0.5, 0.5: 0.25, 1.0: 1.0})
+    assert fc.shrink_toward(anchor, anchor, truth, (1.0, 0.0))[0] == 0.0  # a tie goes to the smaller
+    with pytest.raises(ValueError, match="forecast, anchor and truth must be \\[N\\] arrays"):
+        fc.shrink_toward(forecast, anchor[:3], truth, (0.0,))
+    with pytest.raises(ValueError, match="grid must hold at least one factor"):
+        fc.shrink_toward(forecast, anchor, truth, ())
+
+
+def test_skip_shrink_zero_is_the_linear_ar(tmp_path):
+    """With the AR skip and the residual scaled by 0, the forecaster's MAE is the AR baseline's."""
+    from jaxrnn.tasks.forecaster_run import ForecastConfig, shrink_value, train_forecaster
+
+    s = _synthetic(360, seed=2)
+    path = tmp_path / "series.csv"
+    path.write_text(
+        "date,value\n" + "".join(f"{str(d).replace('-', '')},{v:.4f}\n" for d, v in zip(s.dates, s.values))
+    )
+    small = dict(series=str(path), horizon=3, num_units=4, epochs=1, members=1, ar_skip=True)
+    r = train_forecaster(ForecastConfig(**small, skip_shrink=0.0), out=None, quiet=True)
+    for split in ("val", "test"):
+        for h in ("h=1", "h=3"):
+            assert r[split][h]["lstm"] == pytest.approx(r[split][h]["linear_ar"], rel=1e-9)
+    auto = train_forecaster(ForecastConfig(**small, skip_shrink="auto"), out=None, quiet=True)
+    for h, by in auto["skip_shrink_val"].items():
+        assert set(by) == {0.0, 0.25, 0.5, 0.75, 1.0} and auto["val"][h]["lstm"] == pytest.approx(
+            min(by.values())
+        )
+    assert shrink_value("auto") == "auto" and shrink_value("0.5") == 0.5
+    with pytest.raises(Exception, match="must be 'auto' or a number in \\[0, 1\\]; got '2'"):
+        shrink_value("2")
+    with pytest.raises(
+        ValueError, match="skip_shrink must be 'auto', a number in \\[0, 1\\] or None; got 1.5"
+    ):
+        train_forecaster(ForecastConfig(**small, skip_shrink=1.5), out=None)

@@ -188,6 +188,35 @@ def linear_ar_skip(
     return changes, chosen
 
 
+def shrink_toward(
+    forecast: np.ndarray, anchor: np.ndarray, truth: np.ndarray, grid: tuple[float, ...] | list[float]
+) -> tuple[float, dict[float, float]]:
+    """The factor ``a`` in ``grid`` whose blend ``anchor + a · (forecast − anchor)`` has the least MAE.
+
+    With ``anchor`` the linear AR's forecast and ``forecast`` the LSTM-with-skip's, ``a`` scales
+    the residual the network adds (0: the AR alone; 1: the full network); call it on the
+    validation years only. Ties go to the smaller factor (the simpler forecast).
+
+    Args:
+      forecast, anchor, truth: ``[N]`` arrays.
+      grid: the candidate factors.
+
+    Returns:
+      ``(a, {factor: MAE})``.
+    """
+    forecast, anchor, truth = (np.asarray(a, np.float64) for a in (forecast, anchor, truth))
+    if not forecast.shape == anchor.shape == truth.shape or forecast.ndim != 1:
+        raise ValueError(
+            f"forecast, anchor and truth must be [N] arrays of one shape; got "
+            f"{forecast.shape}, {anchor.shape}, {truth.shape}"
+        )
+    if len(grid) == 0:
+        raise ValueError("grid must hold at least one factor; got none")
+    by_factor = {float(a): float(np.mean(np.abs(anchor + a * (forecast - anchor) - truth))) for a in grid}
+    best = min(sorted(by_factor), key=lambda a: by_factor[a])
+    return best, by_factor
+
+
 class Forecaster(NamedTuple):
     """``init(key, num_features) -> params``; ``apply(params, inputs [B, W, F]) -> [B, W, H]``."""
 

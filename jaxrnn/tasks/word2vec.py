@@ -23,7 +23,7 @@ from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.skipgram import encode_corpus
 from jaxrnn.text.subwords import subword_table
-from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, Word2VecConfig, train_word2vec
+from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, SUBWORD_UPDATES, Word2VecConfig, train_word2vec
 from jaxrnn.text.word2vec_format import VECTORS, save_word2vec_format, word_vectors
 from jaxrnn.text.wordnet import (
     Synset,
@@ -181,7 +181,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="wordnet:DIR (WordNet's data.* files; default $JAXRNN_DATA/wordnet)",
     )
     p.add_argument("--out", default="runs/word2vec", help="run directory (vectors.txt, metrics.json, PNGs)")
-    add_config_arguments(p, Word2VecConfig, {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS)})
+    add_config_arguments(
+        p,
+        Word2VecConfig,
+        {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS), "subword_update": SUBWORD_UPDATES},
+    )
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
