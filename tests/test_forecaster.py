@@ -316,3 +316,30 @@ def test_skip_shrink_zero_is_the_linear_ar(tmp_path):
         ValueError, match="skip_shrink must be 'auto', a number in \\[0, 1\\] or None; got 1.5"
     ):
         train_forecaster(ForecastConfig(**small, skip_shrink=1.5), out=None)
+
+
+def test_per_horizon_early_stopping_keeps_each_horizons_best_epoch():
+    """``track``: for each tracked horizon, the kept epoch is the one with the least validation MAE
+    at that horizon, and its score is the kept params' MAE there (recomputed by plain loops)."""
+    s = _synthetic(300)
+    split = Split((0, 200), (200, 250), (250, 300))
+    y, observed = interpolate_missing(s.values)
+    feats = fc.make_features(s, y, observed, split, 3, level=True)
+    model = fc.deep_lstm_forecaster(4, 1, 3)
+    fit = fc.fit_forecaster(model, feats, split, window=24, burn_in=12, epochs=4, track=(1, 3))
+    assert set(fit.by_horizon) == {1, 3}
+    # the validation windows' forecasts at their last step, scored at one horizon, by plain loops
+    ends = np.arange(200 - 3, 250)
+    for h, (params, epoch, score) in fit.by_horizon.items():
+        errs = []
+        for e in ends:
+            if e + h < 250 and feats.observed[e, h - 1]:
+                x = feats.inputs[e - 23 : e + 1][None]
+                errs.append(
+                    abs(float(np.asarray(model.apply(params, x))[0, -1, h - 1]) - feats.targets[e, h - 1])
+                )
+        assert score == pytest.approx(np.mean(errs), rel=1e-5)
+        per_epoch = fit.history[f"eval_val_mae_h{h}"]
+        assert len(per_epoch) == 4 and epoch == int(np.argmin(per_epoch)) + 1 and score == min(per_epoch)
+    with pytest.raises(ValueError, match="track must hold horizons in \\[1, 3\\]; got \\(4,\\)"):
+        fc.fit_forecaster(model, feats, split, window=24, burn_in=12, epochs=1, track=(4,))

@@ -82,6 +82,9 @@ class ForecastConfig:
         "'auto' (chosen per horizon on validation from 0, 0.25, ..., 1); default per series",
         parse=shrink_value,
     )
+    stop_per_horizon: bool = option(
+        False, "each horizon's forecasts from the member's epoch best on validation at that horizon"
+    )
     epochs: int | None = option(None, "default per series")
     members: int = option(5, "ensemble size (seeds averaged)")
     batch_size: int = option(64)
@@ -219,11 +222,15 @@ def train_forecaster(
             learning_rate=config.learning_rate,
             seed=config.seed + 1000 * m,
             quiet=quiet,
+            track=tuple(horizons) if config.stop_per_horizon else (),
         )
         members.append({"best_epoch": fit.best_epoch, "val_scaled_mae": fit.best_val, "history": fit.history})
+        if config.stop_per_horizon:
+            members[-1]["best_epoch_by_horizon"] = {f"h={h}": e for h, (_, e, _) in fit.by_horizon.items()}
         for h in horizons:
+            params = fit.by_horizon[h][0] if config.stop_per_horizon else fit.params
             for s, o in base_by_h[h]["origins"].items():
-                preds[h][s].append(fc.predict(model, fit.params, features, o, config.window)[:, h - 1])
+                preds[h][s].append(fc.predict(model, params, features, o, config.window)[:, h - 1])
     seconds = time.perf_counter() - start
     shrink: dict[int, float] = {}
     shrink_val: dict[int, dict[float, float]] = {}
