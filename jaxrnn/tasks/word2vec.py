@@ -37,6 +37,7 @@ from jaxrnn.text.wordnet import (
 
 PROBE_WORDS = ("king", "water", "good", "run", "happy", "car", "music", "red", "big", "bird", "quickly")
 SPLITS = ("validation", "test")
+CLI_SUBWORD_BUCKETS = 100_000  # n-gram rows of the command's default (--subword-buckets 0: plain word2vec)
 
 
 def parse_corpus(corpus: str) -> str | None:
@@ -186,6 +187,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         Word2VecConfig,
         {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS), "subword_update": SUBWORD_UPDATES},
     )
+    # the command's default is fastText-style subwords, chosen on the validation half (bench/RESULTS.md,
+    # "Word2Vec on WordNet"); the library's Word2VecConfig stays plain word2vec.
+    p.set_defaults(subword_buckets=CLI_SUBWORD_BUCKETS, subword_update="fasttext")
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
