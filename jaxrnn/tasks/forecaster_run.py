@@ -28,7 +28,15 @@ from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments, op
 # chosen on the validation years (bench/RESULTS.md, "Real time series"); other CSVs get "other"
 DEFAULTS: dict[str, dict[str, Any]] = {
     "co2": {"num_units": 64, "window": 104, "level": False, "epochs": 15, "ar_skip": False},
-    "elnino": {"num_units": 64, "window": 48, "level": True, "epochs": 40, "ar_skip": True},
+    "elnino": {
+        "num_units": 64,
+        "window": 48,
+        "level": True,
+        "epochs": 40,
+        "ar_skip": True,
+        "skip_shrink": "auto",
+        "stop_per_horizon": True,
+    },
     "other": {"num_units": 32, "window": None, "level": False, "epochs": 30, "ar_skip": False},
 }
 AR_ORDERS = (1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 52, 78, 104)
@@ -82,8 +90,11 @@ class ForecastConfig:
         "'auto' (chosen per horizon on validation from 0, 0.25, ..., 1); default per series",
         parse=shrink_value,
     )
-    stop_per_horizon: bool = option(
-        False, "each horizon's forecasts from the member's epoch best on validation at that horizon"
+    stop_per_horizon: bool | None = option(
+        None,
+        "on or off: each horizon's forecasts from the member's epoch best on validation at that "
+        "horizon (default per series)",
+        parse=on_off,
     )
     epochs: int | None = option(None, "default per series")
     members: int = option(5, "ensemble size (seeds averaged)")
@@ -95,10 +106,11 @@ class ForecastConfig:
         """The config with every None replaced by the series' default."""
         d = DEFAULTS.get(self.series, DEFAULTS["other"])
         window = self.window or d["window"] or max(4 * period, 24)
-        d = {"skip_shrink": 1.0, **d}  # the whole residual unless a series' default says otherwise
+        # unless a series' default says otherwise: the whole residual, one epoch for all horizons
+        d = {"skip_shrink": 1.0, "stop_per_horizon": False, **d}
         pick = {
             k: getattr(self, k) if getattr(self, k) is not None else d[k]
-            for k in ("num_units", "level", "ar_skip", "skip_shrink")
+            for k in ("num_units", "level", "ar_skip", "skip_shrink", "stop_per_horizon")
         }
         epochs = self.epochs if self.epochs is not None else d["epochs"]
         return dataclasses.replace(self, window=window, epochs=epochs, **pick)
