@@ -25,7 +25,13 @@ def main(argv: list[str]) -> int:
             for h, d in r["val"].items()
         }
         members = {h: [round(v, 3) for v in d["lstm_members"]] for h, d in r["val"].items()}
-        print(json.dumps({"config": overrides, "val": val, "val_members": members}), flush=True)
+        row = {"config": overrides, "val": val, "val_members": members}
+        if r["skip_shrink_val"]:  # --skip-shrink auto: every factor's validation MAE and the choice
+            row["shrink_val"] = {
+                h: {a: round(m, 4) for a, m in d.items()} for h, d in r["skip_shrink_val"].items()
+            }
+            row["shrink"] = r["skip_shrink"]
+        print(json.dumps(row), flush=True)
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from jaxrnn.tasks.word2vec import split_relations
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.skipgram import encode_corpus
+from jaxrnn.text.subwords import subword_table
 from jaxrnn.text.word2vec import Word2VecConfig, train_word2vec
 from jaxrnn.text.word2vec_format import word_vectors
 from jaxrnn.text.wordnet import gloss_corpus, read_wordnet
@@ -30,14 +31,24 @@ def main(argv: list[str]) -> int:
     relations = split_relations(synsets, {w: i for i, w in enumerate(corpus.words)}, "validation")
     for spec in argv[1:]:
         overrides = json.loads(spec)
+        config = Word2VecConfig(**overrides)
         start = time.time()
-        params, _ = train_word2vec(
-            corpus, Word2VecConfig(**overrides), key=jax.random.key(42), progress=False
-        )
+        params, _ = train_word2vec(corpus, config, key=jax.random.key(42), progress=False)
         row: dict = {"config": overrides, "seconds": round(time.time() - start)}
+        # with subwords a word's vector is the mean of its rows, as the CLI publishes it
+        subwords = (
+            subword_table(
+                corpus.words,
+                buckets=config.subword_buckets,
+                min_n=config.subword_min,
+                max_n=config.subword_max,
+            )
+            if config.subword_buckets
+            else None
+        )
         for kind in ("input", "sum"):
             scores = ev.evaluate_vectors(
-                word_vectors(params, kind, None), relations, rng=np.random.default_rng(42)
+                word_vectors(params, kind, subwords), relations, rng=np.random.default_rng(42)
             )
             row[kind] = {k: round(float(v), 4) for k, v in scores.items()}
         print(json.dumps(row), flush=True)

@@ -274,3 +274,72 @@ def test_linear_ar_skip_and_residual_targets():
     )
     with pytest.raises(ValueError, match=r"skip must have shape \(T, H\) = \(300, 3\); got \(300, 2\)"):
         fc.make_features(s, y, observed, split, H, level=True, skip=skip[:, :2])
+
+
+def test_shrink_toward_by_hand():
+    truth = np.array([1.0, 2.0, 3.0, 4.0])
+    anchor = np.array([0.0, 2.0, 2.0, 4.0])
+    forecast = np.array([2.0, 2.0, 4.0, 6.0])
+    # by hand: a = 0.5 gives [1, 2, 3, 5], MAE 0.25; a = 0 gives 0.5; a = 1 gives 1.0
+    a, by = fc.shrink_toward(forecast, anchor, truth, (0.0, 0.5, 1.0))
+    assert a == 0.5 and by == pytest.approx({0.0: 0.5, 0.5: 0.25, 1.0: 1.0})
+    assert fc.shrink_toward(anchor, anchor, truth, (1.0, 0.0))[0] == 0.0  # a tie goes to the smaller
+    with pytest.raises(ValueError, match="forecast, anchor and truth must be \\[N\\] arrays"):
+        fc.shrink_toward(forecast, anchor[:3], truth, (0.0,))
+    with pytest.raises(ValueError, match="grid must hold at least one factor"):
+        fc.shrink_toward(forecast, anchor, truth, ())
+
+
+def test_skip_shrink_zero_is_the_linear_ar(tmp_path):
+    """With the AR skip and the residual scaled by 0, the forecaster's MAE is the AR baseline's."""
+    from jaxrnn.tasks.forecaster_run import ForecastConfig, shrink_value, train_forecaster
+
+    s = _synthetic(360, seed=2)
+    path = tmp_path / "series.csv"
+    path.write_text(
+        "date,value\n" + "".join(f"{str(d).replace('-', '')},{v:.4f}\n" for d, v in zip(s.dates, s.values))
+    )
+    small = dict(series=str(path), horizon=3, num_units=4, epochs=1, members=1, ar_skip=True)
+    r = train_forecaster(ForecastConfig(**small, skip_shrink=0.0), out=None, quiet=True)
+    for split in ("val", "test"):
+        for h in ("h=1", "h=3"):
+            assert r[split][h]["lstm"] == pytest.approx(r[split][h]["linear_ar"], rel=1e-9)
+    auto = train_forecaster(ForecastConfig(**small, skip_shrink="auto"), out=None, quiet=True)
+    for h, by in auto["skip_shrink_val"].items():
+        assert set(by) == {0.0, 0.25, 0.5, 0.75, 1.0} and auto["val"][h]["lstm"] == pytest.approx(
+            min(by.values())
+        )
+    assert shrink_value("auto") == "auto" and shrink_value("0.5") == 0.5
+    with pytest.raises(Exception, match="must be 'auto' or a number in \\[0, 1\\]; got '2'"):
+        shrink_value("2")
+    with pytest.raises(
+        ValueError, match="skip_shrink must be 'auto', a number in \\[0, 1\\] or None; got 1.5"
+    ):
+        train_forecaster(ForecastConfig(**small, skip_shrink=1.5), out=None)
+
+
+def test_per_horizon_early_stopping_keeps_each_horizons_best_epoch():
+    """``track``: for each tracked horizon, the kept epoch is the one with the least validation MAE
+    at that horizon, and its score is the kept params' MAE there (recomputed by plain loops)."""
+    s = _synthetic(300)
+    split = Split((0, 200), (200, 250), (250, 300))
+    y, observed = interpolate_missing(s.values)
+    feats = fc.make_features(s, y, observed, split, 3, level=True)
+    model = fc.deep_lstm_forecaster(4, 1, 3)
+    fit = fc.fit_forecaster(model, feats, split, window=24, burn_in=12, epochs=4, track=(1, 3))
+    assert set(fit.by_horizon) == {1, 3}
+    # the validation windows' forecasts at their last step, scored at one horizon, by plain loops
+    ends = np.arange(200 - 3, 250)
+    for h, (params, epoch, score) in fit.by_horizon.items():
+        errs = []
+        for e in ends:
+            if e + h < 250 and feats.observed[e, h - 1]:
+                x = feats.inputs[e - 23 : e + 1][None]
+                errs.append(
+                    abs(float(np.asarray(model.apply(params, x))[0, -1, h - 1]) - feats.targets[e, h - 1])
+                )
+        assert score == pytest.approx(np.mean(errs), rel=1e-5)
+        per_epoch = fit.history[f"eval_val_mae_h{h}"]
+        assert len(per_epoch) == 4 and epoch == int(np.argmin(per_epoch)) + 1 and score == min(per_epoch)
+    with pytest.raises(ValueError, match="track must hold horizons in \\[1, 3\\]; got \\(4,\\)"):
+        fc.fit_forecaster(model, feats, split, window=24, burn_in=12, epochs=1, track=(4,))

@@ -91,3 +91,66 @@ def test_subwords_need_sgd():
         w2v.Word2VecConfig(subword_buckets=10, optimizer="adam")
     with pytest.raises(ValueError, match="subword_buckets must be an int >= 0; got -1"):
         w2v.Word2VecConfig(subword_buckets=-1, optimizer="sgd")
+
+
+def fasttext_update_reference(w_in, w_out, rows, centers, contexts, noise, lr):
+    """fastText's skip-gram update (``Model::update``, ``binaryLogistic``) in NumPy float64.
+
+    Per pair: the hidden vector is the mean of the center's rows; for the context (label 1) and
+    each noise word (label 0), ``alpha = lr (label − σ(u·h))``, the hidden gradient gains
+    ``alpha u`` (u before its own update) and ``u`` gains ``alpha h``; then **every** input row
+    gains the whole hidden gradient. The batch's pairs all start from the same params and their
+    changes are summed (what one batched step does).
+    """
+    w_in, w_out = np.array(w_in, np.float64), np.array(w_out, np.float64)
+    d_in, d_out = np.zeros_like(w_in), np.zeros_like(w_out)
+    for c, o, ks in zip(centers, contexts, noise):
+        hidden = w_in[rows[c]].mean(axis=0)
+        grad = np.zeros_like(hidden)
+        for target, label in [(o, 1.0)] + [(k, 0.0) for k in ks]:
+            alpha = lr * (label - 1.0 / (1.0 + np.exp(-w_out[target] @ hidden)))
+            grad += alpha * w_out[target]
+            d_out[target] += alpha * hidden
+        for r in rows[c]:
+            d_in[r] += grad
+    return w_in + d_in, w_out + d_out
+
+
+def test_fasttext_subword_update_against_numpy_reference(x64):
+    words = ["cat", "cats", "dog", "dogs", "a"]
+    table = sw.subword_table(words, buckets=5, min_n=3, max_n=3)
+    rows = [table.rows[i][table.weights[i] > 0] for i in range(len(words))]
+    v, d, lr = len(words), 3, 0.1
+    rng = np.random.default_rng(1)
+    params = w2v.Word2VecParams(
+        jnp.asarray(rng.normal(size=(v + 5, d))),
+        jnp.asarray(rng.normal(size=(v, d))),
+        jnp.zeros(v),
+    )
+    centers, contexts = np.array([0, 1, 1, 4]), np.array([2, 3, 0, 1])
+    noise = np.array([[1, 2], [3, 4], [0, 0], [2, 2]])
+    # the step's loss is the batch mean, so an SGD rate of lr * B is fastText's per-pair lr
+    opt = optax.sgd(lr * len(centers))
+    (got, _), _ = w2v.sparse_step(
+        params,
+        opt.init(params),
+        jnp.asarray(centers),
+        jnp.asarray(contexts),
+        jnp.asarray(noise),
+        jnp.log(jnp.full(v, 1.0 / v)),
+        optimizer=opt,
+        loss="negative_sampling",
+        subwords=sw.Subwords(jnp.asarray(table.rows), jnp.asarray(table.weights)),
+        subword_update="fasttext",
+    )
+    w_in, w_out = fasttext_update_reference(params.input, params.output, rows, centers, contexts, noise, lr)
+    assert max(len(r) for r in rows) > 1  # words with n-grams, where the two update rules differ
+    np.testing.assert_allclose(np.asarray(got.input), w_in, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(got.output), w_out, rtol=1e-12, atol=1e-14)
+
+
+def test_subword_update_is_checked():
+    with pytest.raises(
+        ValueError, match="subword_update must be one of \\('exact', 'fasttext'\\); got 'full'"
+    ):
+        w2v.Word2VecConfig(subword_buckets=10, subword_update="full")

@@ -46,6 +46,10 @@ def test_train_word2vec_command(tmp_path, capsys):
         assert set(metrics["evaluation"][split]) == {"pairs", "word2vec", "random", "ppmi_svd"}
     assert (out / "training_curve.png").is_file() and (out / "neighbours.txt").is_file()
     assert metrics["config"]["vectors"] == "input" and metrics["config"]["optimizer"] == "sgd"
+    # the command's default: fastText-style subwords (the library's Word2VecConfig stays plain)
+    assert (
+        metrics["config"]["subword_buckets"] == 100_000 and metrics["config"]["subword_update"] == "fasttext"
+    )
     for name in ("random", "ppmi_svd"):
         baseline_words, baseline = load_word2vec_format(out / "baselines" / f"{name}.txt")
         assert baseline_words == words and baseline.shape == vectors.shape

@@ -188,6 +188,35 @@ def linear_ar_skip(
     return changes, chosen
 
 
+def shrink_toward(
+    forecast: np.ndarray, anchor: np.ndarray, truth: np.ndarray, grid: tuple[float, ...] | list[float]
+) -> tuple[float, dict[float, float]]:
+    """The factor ``a`` in ``grid`` whose blend ``anchor + a · (forecast − anchor)`` has the least MAE.
+
+    With ``anchor`` the linear AR's forecast and ``forecast`` the LSTM-with-skip's, ``a`` scales
+    the residual the network adds (0: the AR alone; 1: the full network); call it on the
+    validation years only. Ties go to the smaller factor (the simpler forecast).
+
+    Args:
+      forecast, anchor, truth: ``[N]`` arrays.
+      grid: the candidate factors.
+
+    Returns:
+      ``(a, {factor: MAE})``.
+    """
+    forecast, anchor, truth = (np.asarray(a, np.float64) for a in (forecast, anchor, truth))
+    if not forecast.shape == anchor.shape == truth.shape or forecast.ndim != 1:
+        raise ValueError(
+            f"forecast, anchor and truth must be [N] arrays of one shape; got "
+            f"{forecast.shape}, {anchor.shape}, {truth.shape}"
+        )
+    if len(grid) == 0:
+        raise ValueError("grid must hold at least one factor; got none")
+    by_factor = {float(a): float(np.mean(np.abs(anchor + a * (forecast - anchor) - truth))) for a in grid}
+    best = min(sorted(by_factor), key=lambda a: by_factor[a])
+    return best, by_factor
+
+
 class Forecaster(NamedTuple):
     """``init(key, num_features) -> params``; ``apply(params, inputs [B, W, F]) -> [B, W, H]``."""
 
@@ -252,12 +281,17 @@ def masked_mae_loss(model: Forecaster, burn_in: int) -> train.LossFn:
 
 
 class FitResult(NamedTuple):
-    """The best-on-validation params, their epoch and validation score, and the training history."""
+    """The best-on-validation params, their epoch and validation score, and the training history.
+
+    ``by_horizon`` maps each horizon of ``fit_forecaster(track=...)`` to ``(params, epoch, score)``:
+    the epoch best on validation at that horizon alone (per-horizon early stopping).
+    """
 
     params: Any
     best_epoch: int
     best_val: float
     history: dict
+    by_horizon: dict
 
 
 def fit_forecaster(
@@ -273,6 +307,7 @@ def fit_forecaster(
     clip_norm: float | None = 1.0,
     seed: int = 0,
     quiet: bool = True,
+    track: tuple[int, ...] = (),
 ) -> FitResult:
     """Train with :func:`jaxrnn.fit` on shuffled training windows; keep the epoch best on validation.
 
@@ -290,12 +325,16 @@ def fit_forecaster(
       learning_rate, clip_norm: of Adam (:func:`jaxrnn.make_optimizer`).
       seed: of the initial params, the shuffling and the step keys.
       quiet: no progress bar.
+      track: horizons ``h`` (1-based) whose own best epoch on validation (scored at ``h`` alone)
+        is also kept, in ``FitResult.by_horizon``.
 
     Returns:
       A :class:`FitResult`; its ``params`` are None when no epoch had a finite validation score.
     """
     if not 0 <= burn_in < window:
         raise ValueError(f"burn_in must be in [0, window={window}); got {burn_in}")
+    if any(not 1 <= h <= model.horizon for h in track):
+        raise ValueError(f"track must hold horizons in [1, {model.horizon}]; got {track}")
     ends = train_window_ends(split, window, model.horizon)
     batch_size = min(batch_size, len(ends))
     data = windows(features, ends, window)
@@ -312,6 +351,7 @@ def fit_forecaster(
 
     predict_last = jax.jit(lambda params, x: model.apply(params, x)[:, -1])
     best: dict[str, Any] = {"val": np.inf, "params": None, "epoch": 0, "count": 0}
+    by_horizon: dict[int, tuple[Any, int, float]] = {h: (None, 0, np.inf) for h in track}
 
     def eval_fn(params: Any, batch: tuple) -> dict:
         # fit calls this once per epoch: remember the params best on validation (early stopping)
@@ -321,7 +361,12 @@ def fit_forecaster(
         best["count"] += 1
         if score < best["val"]:
             best.update(val=score, params=params, epoch=best["count"])
-        return {"val_mae": score}
+        scores = {"val_mae": score}
+        for h in track:
+            scores[f"val_mae_h{h}"] = at_h = float(err[:, h - 1][o[:, h - 1]].mean())
+            if at_h < by_horizon[h][2]:
+                by_horizon[h] = (params, best["count"], at_h)
+        return scores
 
     params = model.init(jax.random.key(seed), features.inputs.shape[1])
     _, history = train.fit(
@@ -335,7 +380,7 @@ def fit_forecaster(
         eval_batches=lambda: [val_batch],
         quiet=quiet,
     )
-    return FitResult(best["params"], int(best["epoch"]), float(best["val"]), history)
+    return FitResult(best["params"], int(best["epoch"]), float(best["val"]), history, by_horizon)
 
 
 def predict(

@@ -23,7 +23,7 @@ from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments
 from jaxrnn.text import embedding_eval as ev
 from jaxrnn.text.skipgram import encode_corpus
 from jaxrnn.text.subwords import subword_table
-from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, Word2VecConfig, train_word2vec
+from jaxrnn.text.word2vec import LOSSES, OPTIMIZERS, SUBWORD_UPDATES, Word2VecConfig, train_word2vec
 from jaxrnn.text.word2vec_format import VECTORS, save_word2vec_format, word_vectors
 from jaxrnn.text.wordnet import (
     Synset,
@@ -37,6 +37,7 @@ from jaxrnn.text.wordnet import (
 
 PROBE_WORDS = ("king", "water", "good", "run", "happy", "car", "music", "red", "big", "bird", "quickly")
 SPLITS = ("validation", "test")
+CLI_SUBWORD_BUCKETS = 100_000  # n-gram rows of the command's default (--subword-buckets 0: plain word2vec)
 
 
 def parse_corpus(corpus: str) -> str | None:
@@ -181,7 +182,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="wordnet:DIR (WordNet's data.* files; default $JAXRNN_DATA/wordnet)",
     )
     p.add_argument("--out", default="runs/word2vec", help="run directory (vectors.txt, metrics.json, PNGs)")
-    add_config_arguments(p, Word2VecConfig, {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS)})
+    add_config_arguments(
+        p,
+        Word2VecConfig,
+        {"loss": tuple(LOSSES), "optimizer": tuple(OPTIMIZERS), "subword_update": SUBWORD_UPDATES},
+    )
+    # the command's default is fastText-style subwords, chosen on the validation half (bench/RESULTS.md,
+    # "Word2Vec on WordNet"); the library's Word2VecConfig stays plain word2vec.
+    p.set_defaults(subword_buckets=CLI_SUBWORD_BUCKETS, subword_update="fasttext")
     p.add_argument("--min-count", type=int, default=5, help="fewest occurrences for a word to get a vector")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(

@@ -35,6 +35,7 @@ from jaxrnn.text.subwords import Subwords, compose, subword_table
 from jaxrnn.train import NonFiniteLossError, progress_bar
 
 LOSSES = ("negative_sampling", "nce", "sampled_softmax")
+SUBWORD_UPDATES = ("exact", "fasttext")
 OPTIMIZERS = {"adam": 2e-3, "sgd": 0.05}  # name -> default learning rate
 
 
@@ -121,6 +122,7 @@ def sparse_step(
     optimizer: optax.GradientTransformation,
     loss: str,
     subwords: Subwords | None = None,
+    subword_update: str = "exact",
 ) -> tuple[tuple[Word2VecParams, optax.OptState], jax.Array]:
     """One step that touches only the rows of the batch (word2vec's own sparse SGD).
 
@@ -130,16 +132,23 @@ def sparse_step(
     equals the dense step: a row's gradient is the sum over its occurrences either way.
 
     With ``subwords`` (:func:`jaxrnn.text.subwords.subword_table`, as arrays) a center's vector is
-    the weighted sum of its input rows, and each row receives its weight times the vector's update.
+    the weighted sum (the mean) of its input rows. ``subword_update="exact"`` gives each row its
+    weight times the vector's update (the true gradient: a word of ``n`` rows moves each by ``1/n``);
+    ``"fasttext"`` gives every row the vector's full update, as fastText's skip-gram does
+    (``Model::update`` adds the hidden vector's gradient to each input row unscaled).
 
     Returns:
       ``((params, opt_state), loss)``, the loss before the step.
     """
     b, d = centers.shape[0], params.input.shape[1]
+    if subword_update not in SUBWORD_UPDATES:
+        raise ValueError(f"subword_update must be one of {SUBWORD_UPDATES}; got {subword_update!r}")
     if subwords is None:
         rows, weights = centers[:, None], jnp.ones((b, 1), params.input.dtype)
     else:
         rows, weights = subwords.rows[centers], subwords.weights[centers].astype(params.input.dtype)
+    # what each input row receives of the composed vector's update (padding slots: nothing)
+    share = weights if subword_update == "exact" else (weights > 0).astype(weights.dtype)
     out_ids = jnp.concatenate([contexts, noise.ravel()])
     v = compose(params.input, rows, weights)
     local = Word2VecParams(v, params.output[out_ids], params.bias[out_ids])
@@ -152,7 +161,7 @@ def sparse_step(
     with jax.numpy_dtype_promotion("standard"):  # optax's internals mix int counts and floats
         updates, opt_state = optimizer.update(grads, opt_state, local)
     params = Word2VecParams(
-        params.input.at[rows.ravel()].add((updates.input[:, None, :] * weights[..., None]).reshape(-1, d)),
+        params.input.at[rows.ravel()].add((updates.input[:, None, :] * share[..., None]).reshape(-1, d)),
         params.output.at[out_ids].add(updates.output),
         params.bias.at[out_ids].add(updates.bias),
     )
@@ -160,7 +169,9 @@ def sparse_step(
 
 
 @functools.partial(
-    jax.jit, static_argnames=("optimizer", "loss", "num_noise", "sparse"), donate_argnums=(0, 1)
+    jax.jit,
+    static_argnames=("optimizer", "loss", "num_noise", "sparse", "subword_update"),
+    donate_argnums=(0, 1),
 )
 def train_chunk(
     params: Word2VecParams,
@@ -176,6 +187,7 @@ def train_chunk(
     num_noise: int,
     sparse: bool = False,
     subwords: Subwords | None = None,
+    subword_update: str = "exact",
 ) -> tuple[Word2VecParams, optax.OptState, jax.Array]:
     """Several optax steps in one ``lax.scan`` (fewer host round trips).
 
@@ -186,7 +198,7 @@ def train_chunk(
       table: the noise sampling table; ``log_q``: ``[V]`` log noise distribution.
       optimizer: the optax transformation; ``loss``: one of :data:`LOSSES`; ``num_noise``: ``K``.
       sparse: update only the batch's rows (:func:`sparse_step`; for row-independent optimizers).
-      subwords: the words' input rows (sparse steps only).
+      subwords: the words' input rows (sparse steps only); subword_update: see :func:`sparse_step`.
 
     Returns:
       ``(params, opt_state, losses [S])``.
@@ -200,7 +212,16 @@ def train_chunk(
         noise = draw_noise(jax.random.fold_in(key, i), table, shape)
         if sparse:
             return sparse_step(
-                params, opt_state, c, o, noise, log_q, optimizer=optimizer, loss=loss, subwords=subwords
+                params,
+                opt_state,
+                c,
+                o,
+                noise,
+                log_q,
+                optimizer=optimizer,
+                loss=loss,
+                subwords=subwords,
+                subword_update=subword_update,
             )
         value, grads = jax.value_and_grad(skipgram_loss)(params, c, o, noise, log_q, loss=loss)
         with jax.numpy_dtype_promotion("standard"):  # optax's internals mix int counts and floats
@@ -232,6 +253,9 @@ class Word2VecConfig:
       subword_buckets: ``0`` (plain word2vec), or the rows of hashed character n-grams
         (fastText; :mod:`jaxrnn.text.subwords`); needs ``optimizer="sgd"``.
       subword_min, subword_max: the n-gram lengths.
+      subword_update: ``"exact"`` (each of a word's ``n`` rows gets ``1/n`` of its vector's update,
+        the true gradient) or ``"fasttext"`` (each row gets the full update, as fastText does);
+        see :func:`sparse_step`.
       steps_per_call: optimizer steps per jitted ``lax.scan`` call.
     """
 
@@ -247,6 +271,7 @@ class Word2VecConfig:
     subword_buckets: int = 0
     subword_min: int = 3
     subword_max: int = 6
+    subword_update: str = "exact"
     steps_per_call: int = 100
 
     def __post_init__(self) -> None:
@@ -260,6 +285,8 @@ class Word2VecConfig:
             raise ValueError(f"subword_buckets must be an int >= 0; got {b!r}")
         if b and self.optimizer != "sgd":
             raise ValueError(f"subword_buckets needs optimizer='sgd' (sparse steps); got {self.optimizer!r}")
+        if self.subword_update not in SUBWORD_UPDATES:
+            raise ValueError(f"subword_update must be one of {SUBWORD_UPDATES}; got {self.subword_update!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}; got {self.optimizer!r}")
         s = self.subsample
@@ -343,6 +370,7 @@ def train_word2vec(
                 num_noise=config.num_noise,
                 sparse=sparse,
                 subwords=subwords,
+                subword_update=config.subword_update,
             )
             loss = float(jnp.mean(losses))
             if not np.isfinite(loss):
