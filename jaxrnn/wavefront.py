@@ -1,31 +1,18 @@
 """Several recurrent layers advancing in one loop (cuDNN's trick), their per-step GEMMs side by side.
 
-Two shapes of it, both on one device:
-
-* **a stack** (:func:`jaxrnn.stack_cells` of same-size layers,
-  :func:`stack_unroll`): one ``lax.scan`` over ``T + L - 1`` ticks; at tick
-  ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
-  :func:`jaxrnn.pipelined_unroll` schedules it over devices), so every layer's
-  input, the layer below's previous-tick output, is ready at the start of the
-  tick and the ``L`` products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` are
-  independent.
+* **a stack** (:func:`stack_unroll`): one ``lax.scan`` over ``T + L - 1``
+  ticks; at tick ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
+  :func:`jaxrnn.pipelined_unroll` schedules it over devices), so the ``L``
+  products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` of a tick are independent.
 * **a bidirectional layer** (:func:`bidirectional_unroll`, which
-  :func:`jaxrnn.bidirectional_unroll` and :func:`jaxrnn.stacked_bidirectional_unroll`
-  use when both cells qualify): both directions over the same ``T`` steps in one
-  scan, the backward one over the input reversed within each length
-  (:func:`jaxrnn.masking.reverse_sequence`).
+  :func:`jaxrnn.bidirectional_unroll` uses when both cells qualify): both
+  directions in one scan, the backward one over the input reversed within each length.
 
-The lanes' products run as independent rank-2 GEMMs by default, or (``batched``)
-as one ``[L, B, *] x [L, *, G]`` batched GEMM; on XLA:CPU the batched form, the
-stack's wavefront, and the hoisted input product all measured slower
-(bench/RESULTS.md, "Levers (issue 21)": ``python -m bench.wavefront``), so
-``jaxrnn.dynamic_unroll`` keeps a loop per layer for stacks.
-
-Masking is :mod:`jaxrnn.masking`'s, per layer and step, so the numbers equal the
-plain loops' (``tests/test_wavefront.py``): a layer's steps before its first
-(the wavefront's fill) and past its sequence's end are frozen and zero.
-Gradients (a ``custom_vjp``) are those of the loop-per-layer fused path
-(:func:`jaxrnn.fused.fused_unroll`), so backprop memory and speed are its.
+On XLA:CPU the stack's wavefront and the ``batched`` GEMM measured slower
+(bench/RESULTS.md, "Levers (issue 21)"), so ``dynamic_unroll`` keeps a loop
+per layer for stacks. Masking is :mod:`jaxrnn.masking`'s, so the numbers equal
+the plain loops' (``tests/test_wavefront.py``); gradients (a ``custom_vjp``)
+are those of the loop-per-layer fused path, with its memory and speed.
 """
 
 from __future__ import annotations
@@ -45,19 +32,9 @@ Array = jax.Array
 def stackable(cell: Cell, params: Params, *, training: Any = False) -> bool:
     """Whether :func:`stack_unroll` can run ``cell``.
 
-    True for a :func:`jaxrnn.stack_cells` of two or more layers that are each
-    ``"fused"`` (:func:`jaxrnn.unroll_path`) with no readout and the same
-    weight shapes and dtype from layer 1 up (layer 0's input size may differ).
-    ``jaxrnn.dynamic_unroll`` does not pick it: on XLA:CPU it measured slower
-    than a loop per layer (bench/RESULTS.md, "Levers (issue 21)").
-
-    Args:
-      cell: a :class:`~jaxrnn.Cell`.
-      params: its parameters (a stack's: one entry per layer).
-      training: the flag that will be passed to the unroller.
-
-    Returns:
-      Whether the stack runs as a wavefront.
+    True for a :func:`jaxrnn.stack_cells` of two or more ``"fused"`` layers
+    (:func:`jaxrnn.unroll_path`) with no readout and the same weight shapes
+    and dtype from layer 1 up (layer 0's input size may differ).
     """
     rec = cell.recurrence
     if fused.unroll_path(cell, params, training=training) != "fused" or not isinstance(rec, LayerStack):
@@ -197,11 +174,8 @@ def _lanes(
     ``chained``: lane ``l`` reads lane ``l - 1``'s output and runs step ``k - l``
     at tick ``k`` (a stack; ``inputs`` holds layer 0's only); otherwise lane
     ``l`` reads ``inputs[l]`` at step ``k``. Each lane's product is
-    ``[input, h] @ [Wx; Wh]`` as in :mod:`jaxrnn.fused`: with ``batched`` all
-    lanes' products are one ``[L, B, *] x [L, *, G]`` batched GEMM (the input
-    products of the lanes that read ``inputs`` hoisted out of the loop, so all
-    lanes have one shape), otherwise ``L`` independent rank-2 GEMMs (faster on
-    XLA:CPU, whose rank-3 dots are slow: bench/RESULTS.md).
+    ``[input, h] @ [Wx; Wh]``, as ``L`` rank-2 GEMMs or, ``batched``, one
+    ``[L, B, *] x [L, *, G]`` batched GEMM (the input lanes' products hoisted).
 
     Returns:
       The final states and the top lane's ``[T, B, K]`` outputs (chained) or a tuple of every lane's.
