@@ -193,17 +193,13 @@ def _input_part(params: Params, x: Array, matmul_dtype: Any = None) -> Array:
     return xz + row(params["b"], xz)
 
 
-def _zero_state_fn(sizes: Any) -> Callable[..., State]:
+def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=None) -> Cell:
+    """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
+
     def zero_state(batch_size: int, dtype: Any = jnp.float32) -> State:
-        """Zeros shaped like the carry: each leaf ``[batch_size, size]``."""
         _checks.positive_int("batch_size", batch_size, minimum=0)
         return jax.tree.map(lambda n: jnp.zeros((batch_size, n), dtype), sizes)
 
-    return zero_state
-
-
-def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=None) -> Cell:
-    """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
     if apply is None:
         assert recurrence is not None
         mdt = recurrence.matmul_dtype
@@ -215,7 +211,7 @@ def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=No
 
     return Cell(
         init=init,
-        zero_state=_zero_state_fn(sizes),
+        zero_state=zero_state,
         apply=apply,
         output_size=output_size,
         state_size=sizes,
@@ -248,12 +244,6 @@ def basic_cell(
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, H], "Wh": [H, H], "b": [H]}`` and
       state ``[batch, H]``.
-
-    >>> cell = basic_cell(5)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> state, y = cell.apply(params, cell.zero_state(4), jnp.ones((4, 3)))
-    >>> y.shape
-    (4, 5)
     """
     _checks.positive_int("num_units", num_units)
     matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
@@ -303,9 +293,8 @@ def lstm_cell(
       cell_clip: if set, ``c(t)`` is clipped to ``[-cell_clip, cell_clip]``.
       num_proj: if set, P: ``h(t)`` is projected by ``W_proj: [H, P]``, and
         the output, the state's ``h`` and ``Wh``'s rows have size P.
-      initializer: for ``Wx`` (and ``W_proj``); default Glorot uniform.
-      recurrent_initializer: for ``Wh``; default orthogonal.
-      matmul_dtype: as in :func:`basic_cell`.
+      initializer, recurrent_initializer, matmul_dtype: as in :func:`basic_cell`
+        (``initializer`` also for ``W_proj``).
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 4H], "Wh": [P or H, 4H],
@@ -388,9 +377,7 @@ def gru_cell(
       num_units: H.
       reset_after: False (the paper's and TF1's variant) or True (cuDNN's,
         PyTorch's, Keras's, with a recurrent bias ``bh: [3H]``).
-      initializer: for ``Wx``; default Glorot uniform.
-      recurrent_initializer: for ``Wh``; default orthogonal.
-      matmul_dtype: as in :func:`basic_cell`.
+      initializer, recurrent_initializer, matmul_dtype: as in :func:`basic_cell`.
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 3H], "Wh": [H, 3H], "b": [3H]

@@ -280,15 +280,9 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             d_xs = lax.dynamic_update_slice_in_dim(d_xs, d_x, start, 0)
             return (d_state, d_initial, d_wx, d_wh, d_b, d_xs), None
 
-        gates_width = p_b.shape[-1]
-        carry = (
-            d_final,
-            None if resets is None else jax.tree.map(jnp.zeros_like, d_final),
-            jnp.zeros((xs.shape[-1], gates_width), dtype),
-            jnp.zeros((p_wh.shape[0], gates_width), dtype),
-            jnp.zeros((gates_width,), dtype),
-            jnp.zeros_like(xs),
-        )
+        d_initial = None if resets is None else jax.tree.map(jnp.zeros_like, d_final)
+        d_weights = tuple(jnp.zeros(p.shape, dtype) for p in (p_wx, p_wh, p_b))
+        carry = (d_final, d_initial, *d_weights, jnp.zeros_like(xs))
         (d_state0, d_initial, d_wx, d_wh, d_b, d_xs), _ = lax.scan(
             window, carry, jnp.arange(windows, dtype=jnp.int32), reverse=True
         )

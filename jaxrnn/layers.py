@@ -24,18 +24,6 @@ _INITIALIZERS = {
 }
 
 
-def _initializer(name: str, value: Any) -> Callable[..., Array]:
-    if value is None:
-        return jax.nn.initializers.glorot_uniform()
-    if isinstance(value, str):
-        if value not in _INITIALIZERS:
-            raise ValueError(f"{name} must be one of {sorted(_INITIALIZERS)} or a function; got {value!r}")
-        return _INITIALIZERS[value]()
-    if not callable(value):
-        raise TypeError(f"{name} must be a name or an initializer function; got {type(value).__name__}")
-    return value
-
-
 class Layer(NamedTuple):
     """A feed-forward layer: ``init(key, input_size, dtype=float32) -> params``, ``apply(params, x) -> y``."""
 
@@ -66,7 +54,15 @@ def dense(
       ``[..., F]`` and returns ``[..., O]``.
     """
     _checks.positive_int("output_size", output_size)
-    init_w = _initializer("initializer", initializer)
+    if isinstance(initializer, str) and initializer not in _INITIALIZERS:
+        raise ValueError(
+            f"initializer must be one of {sorted(_INITIALIZERS)} or a function; got {initializer!r}"
+        )
+    if not (initializer is None or isinstance(initializer, str) or callable(initializer)):
+        raise TypeError(
+            f"initializer must be a name or an initializer function; got {type(initializer).__name__}"
+        )
+    init_w = initializer if callable(initializer) else _INITIALIZERS[initializer or "glorot_uniform"]()
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         _checks.positive_int("input_size", input_size)

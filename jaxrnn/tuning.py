@@ -62,7 +62,10 @@ def tune_unroll(
     Returns:
       :class:`UnrollChoice` ``(unroll, median_ms)``.
     """
-    candidates = _check_candidates(candidates)
+    values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
+    if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
+        raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
+    candidates = tuple(sorted(set(values)))
     _checks.positive_int("repeats", repeats)
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
@@ -110,13 +113,6 @@ def _hashable(cell: Cell) -> Any:
     return cell
 
 
-def _check_candidates(candidates: Any) -> tuple[int, ...]:
-    values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
-    if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
-        raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
-    return tuple(sorted(set(values)))
-
-
 def _compiled_call(
     cell: Cell,
     params: Params,
@@ -134,13 +130,9 @@ def _compiled_call(
         lengths = jnp.full(jnp.shape(sequence_length), inputs.shape[1], jnp.int32)
 
     def forward(p, x, lengths):
-        outputs, _ = dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)
-        return outputs
+        return dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)[0]
 
-    if train:
-        fn = jax.jit(jax.grad(lambda p, x, lengths: jnp.sum(forward(p, x, lengths))))
-    else:
-        fn = jax.jit(forward)
+    fn = jax.jit(jax.grad(lambda *args: jnp.sum(forward(*args))) if train else forward)
     compiled = fn.lower(p, x, lengths).compile()
     return lambda: jax.block_until_ready(compiled(p, x, lengths))
 

@@ -156,12 +156,6 @@ def dynamic_unroll(
     Note:
       Under ``jit`` ``sequence_length`` is not range-checked; lengths above
       ``time`` act as ``time`` and negative lengths as 0.
-
-    >>> cell = jaxrnn.gru_cell(8)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> outputs, state = dynamic_unroll(cell, params, jnp.ones((2, 5, 3)), sequence_length=jnp.array([5, 2]))
-    >>> outputs.shape, float(abs(outputs[1, 2:]).max())
-    ((2, 5, 8), 0.0)
     """
     if isinstance(inputs, (list, tuple)):
         raise TypeError(

@@ -39,7 +39,13 @@ def stackable(cell: Cell, params: Params, *, training: Any = False) -> bool:
     rec = cell.recurrence
     if fused.unroll_path(cell, params, training=training) != "fused" or not isinstance(rec, LayerStack):
         return False
-    return _stackable(rec.cells, params)
+    cells = rec.cells
+    if len(cells) < 2 or not same_recurrence(cells, params):
+        return False
+    shapes = {cell.recurrence.weights(p)[0].shape for cell, p in zip(cells[1:], params[1:])}  # type: ignore[union-attr]
+    _, wh, _ = cells[0].recurrence.weights(params[0])  # type: ignore[union-attr]
+    # layer l's input is layer l-1's output, which must be what its Wh multiplies (width K)
+    return shapes == {(wh.shape[0], wh.shape[1])} and cells[-1].output_size == wh.shape[0]
 
 
 def same_recurrence(cells: Any, params: Any) -> bool:
@@ -59,27 +65,14 @@ def same_recurrence(cells: Any, params: Any) -> bool:
     return len(whs) == 1 and len(bs) == 1 and xs == {weights[0][1].dtype}
 
 
-def _stackable(cells: tuple[Cell, ...], params: Any) -> bool:
-    if len(cells) < 2 or not same_recurrence(cells, params):
-        return False
-    shapes = {cell.recurrence.weights(p)[0].shape for cell, p in zip(cells[1:], params[1:])}  # type: ignore[union-attr]
-    _, wh, _ = cells[0].recurrence.weights(params[0])  # type: ignore[union-attr]
-    # layer l's input is layer l-1's output, which must be what its Wh multiplies (width K)
-    return shapes == {(wh.shape[0], wh.shape[1])} and cells[-1].output_size == wh.shape[0]
-
-
 def stack_unroll(
     cell: Cell, params: Params, xs: Array, state: State, lengths: Array | None, resets: Array | None = None
 ) -> tuple[State, Array]:
     """Run a stack for which :func:`stackable` holds over time-major ``xs``, masked, as a wavefront.
 
     Args:
-      cell: the :func:`jaxrnn.stack_cells` cell.
-      params: its parameters, one entry per layer.
-      xs: ``[T, B, F]`` inputs.
-      state: the stack's initial carry.
-      lengths: ``[B]`` ints, or None.
-      resets: ``[T, B]`` booleans (packed rows), or None.
+      cell, params: the :func:`jaxrnn.stack_cells` cell and its parameters, one entry per layer.
+      xs, state, lengths, resets: as in :func:`jaxrnn.fused.fused_unroll`.
 
     Returns:
       ``(final_state, outputs [T, B, K])``, the top layer's outputs.
@@ -111,17 +104,12 @@ def bidirectional_unroll(
     """Run a forward and a backward cell (:func:`same_recurrence`) over time-major ``xs`` in one loop.
 
     Args:
-      cells: ``(cell_fw, cell_bw)``, each ``"fused"``.
-      params: their parameters.
-      xs: ``[T, B, F]`` inputs, in the original time order.
-      states: the two initial carries.
-      lengths: ``[B]`` ints, or None.
-      resets: ``[T, B]`` booleans (packed rows), or None.
+      cells, params, states: ``(cell_fw, cell_bw)``, each ``"fused"``, their params and initial carries.
+      xs, lengths, resets: as in :func:`jaxrnn.fused.fused_unroll` (``xs`` in the original time order).
 
     Returns:
       ``((final_fw, final_bw), (outputs_fw, outputs_bw))``, outputs ``[T, B, K]``
-      in the original time order, as ``jaxrnn.dynamic_unroll`` (``reverse=True``
-      for the backward cell) gives them.
+      in the original time order, as ``dynamic_unroll`` (``reverse=True`` for the backward cell).
     """
     recs = tuple(c.recurrence for c in cells)
 

@@ -1,8 +1,7 @@
 """Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract.
 
-A wrapper that leaves the recurrence alone passes the cell's
-:class:`~jaxrnn.cells.Recurrence` through (composing its ``readout``), so the
-wrapped cell keeps ``dynamic_unroll``'s fast path (:func:`jaxrnn.unroll_path`).
+A wrapper that leaves the recurrence alone passes the cell's :class:`~jaxrnn.cells.Recurrence`
+through (composing its ``readout``), keeping the fast path (:func:`jaxrnn.unroll_path`).
 """
 
 from __future__ import annotations
@@ -18,16 +17,6 @@ from jaxrnn.cells import Cell, LayerStack, LSTMState, Params, Recurrence
 from jaxrnn.layers import dense
 
 Array = jax.Array
-
-
-def _flatten_state(state: Any) -> Array:
-    return jnp.concatenate(jax.tree.leaves(state), axis=-1)
-
-
-def _unflatten_state(flat: Array, like: Any) -> Any:
-    leaves, treedef = jax.tree.flatten(like)
-    splits = np.cumsum([leaf.shape[-1] for leaf in leaves])[:-1].tolist()
-    return jax.tree.unflatten(treedef, jnp.split(flat, splits, axis=-1))
 
 
 def _with_readout(
@@ -88,10 +77,13 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         if state_is_tuple:
             return tuple(state)
         like = tuple(jax.eval_shape(lambda c=c: c.zero_state(1, state.dtype)) for c in cells)
-        return _unflatten_state(state, like)
+        leaves, treedef = jax.tree.flatten(like)
+        splits = np.cumsum([leaf.shape[-1] for leaf in leaves])[:-1].tolist()
+        return jax.tree.unflatten(treedef, jnp.split(state, splits, axis=-1))
 
     def join(states):
-        return tuple(states) if state_is_tuple else _flatten_state(tuple(states))
+        # the flat state: the layers' state leaves concatenated on the last axis
+        return tuple(states) if state_is_tuple else jnp.concatenate(jax.tree.leaves(tuple(states)), axis=-1)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = []
@@ -101,8 +93,7 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         return tuple(params)
 
     def zero_state(batch_size: int, dtype: Any = jnp.float32):
-        state = tuple(cell.zero_state(batch_size, dtype) for cell in cells)
-        return state if state_is_tuple else _flatten_state(state)
+        return join(tuple(cell.zero_state(batch_size, dtype) for cell in cells))
 
     def apply(params, state, x, *, key=None, training=False, time_step=0):
         new_states = []
@@ -227,12 +218,6 @@ def dropout(
       A :class:`Cell` like ``cell`` whose recurrence holds at inference; its
       ``apply`` raises ``ValueError`` when training with some keep probability
       below 1 and no ``key``.
-
-    >>> cell = dropout(jaxrnn.lstm_cell(8), output_keep_prob=0.5)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> x = jnp.ones((2, 4, 3))
-    >>> train_out, _ = jaxrnn.dynamic_unroll(cell, params, x, training=True, key=jax.random.key(1))
-    >>> test_out, _ = jaxrnn.dynamic_unroll(cell, params, x)  # training=False: no dropout
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")

@@ -1,11 +1,9 @@
 """PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` state dicts to and from jaxrnn cells.
 
-PyTorch stores ``weight_ih_l{k}[_reverse]: [G*H, F]``, ``weight_hh_l{k}: [G*H, H]``
-(``[4H, P]`` with ``proj_size``), ``bias_ih_l{k}``, ``bias_hh_l{k}: [G*H]`` and,
-with ``proj_size``, ``weight_hr_l{k}: [P, H]``. Gate orders: LSTM i, f, g, o
-(jaxrnn's own), GRU r, z, n with the reset gate applied after the recurrent
-matmul (jaxrnn ``gru_cell(reset_after=True)``). PyTorch's LSTM has no forget
-bias, so imports use ``forget_bias=0.0``.
+PyTorch stores ``weight_ih_l{k}[_reverse]: [G*H, F]``, ``weight_hh_l{k}: [G*H, H or P]``,
+``bias_ih_l{k}``, ``bias_hh_l{k}: [G*H]`` and, with ``proj_size``, ``weight_hr_l{k}: [P, H]``.
+Gate orders: LSTM i, f, g, o (jaxrnn's), GRU r, z, n as ``gru_cell(reset_after=True)``.
+PyTorch's LSTM has no forget bias: imports use ``forget_bias=0.0``.
 """
 
 from __future__ import annotations
