@@ -1,9 +1,6 @@
-"""Eager input checks shared by the public functions.
+"""Eager input checks shared by the public functions, on shapes and dtypes before any tracing.
 
-Each check runs in Python on shapes and dtypes before any tracing, so a user
-gets a message naming the argument instead of an XLA error. Values (such as
-``sequence_length``) are checked only when they are concrete; under ``jit``
-they are tracers and the check is skipped.
+Values (such as ``sequence_length``) are checked only when concrete, not under ``jit``.
 """
 
 from __future__ import annotations
@@ -153,10 +150,9 @@ def check_state(name: str, state: Any, expected: Any) -> None:
 
 
 def check_params(name: str, cell: Any, params: Any, features: int) -> None:
-    """Check ``params`` against ``jax.eval_shape(cell.init, key, features)`` (:func:`check_tree`).
+    """Check ``params`` against ``jax.eval_shape(cell.init, key, features)`` (:func:`check_tree`), jit or not.
 
-    Also under ``jit``: shapes are static. ``name`` names the inputs whose
-    feature size must match what the params were made for.
+    ``name`` names the inputs whose feature size must match what the params were made for.
     """
     try:
         made_for = cell.input_size(params)

@@ -34,23 +34,22 @@ class Recurrence(NamedTuple):
     Attributes:
       weights: ``params -> (Wx [F, G], Wh [K, G], b [G])``.
       hidden: ``carry -> [B, K]``, the part of the carry multiplied by ``Wh``.
-      combine: ``(xz, hz, carry) -> (carry, y)``; ``xz`` and ``hz`` are kept
-        apart so a step that gates ``hz`` (a reset-after GRU) can be declared.
-      additive: ``combine`` uses ``xz + hz`` only; the fast path then runs one
-        ``[x, h] @ [Wx; Wh]`` GEMM and passes ``hz = 0`` (it serves only these).
+      combine: ``(xz, hz, carry) -> (carry, y)``, elementwise; ``xz`` and ``hz``
+        are apart so a step that gates ``hz`` (a reset-after GRU) fits.
+      additive: ``combine`` uses ``xz + hz`` only (the fast path serves only
+        these: one ``[x, h] @ [Wx; Wh]`` GEMM, ``hz = 0``).
       derivative_from_output: for ``carry = y = activation(xz + hz)``,
-        ``activation'`` as a function of ``y``; the backward pass then keeps
-        only the states. None otherwise.
-      readout: ``(params, x [..., F], y [..., O']) -> [..., O]``, applied to
-        every step at once after the loop; None for ``y`` itself.
+        ``activation'`` as a function of ``y`` (the backward pass then keeps
+        only the states); None otherwise.
+      readout: ``(params, x [..., F], y [..., O']) -> [..., O]``, run on all
+        steps at once after the loop; None for ``y`` itself.
       training: False when the description holds only with ``training=False``
         (a dropout wrapper: the identity at inference).
       apply: the ``Cell.apply`` this describes; the fast path is taken only
-        while ``cell.apply is recurrence.apply``, so ``cell._replace(apply=...)``
-        falls back to the plain scan unless it re-attaches the recurrence.
-      matmul_dtype: None, or the dtype (``jnp.bfloat16``) both inputs of every
-        GEMM are cast to, accumulating in the inputs' own dtype (:func:`matmul`);
-        the fast path's forward and backward GEMMs use it as ``apply`` does.
+        while ``cell.apply is recurrence.apply`` (so ``cell._replace(apply=...)``
+        falls back to the scan unless it re-attaches the recurrence).
+      matmul_dtype: None, or the dtype both inputs of every GEMM are cast to
+        (:func:`matmul`), in ``apply`` and the fast path alike.
     """
 
     weights: Callable[[Params], tuple[Array, Array, Array]]
@@ -67,10 +66,9 @@ class Recurrence(NamedTuple):
 class LayerStack(NamedTuple):
     """The fast structure of :func:`jaxrnn.stack_cells`: ``cells`` (bottom first) run in turn at each step.
 
-    Unrolling layer after layer gives the same numbers, so each layer takes its
-    own fast path. Params are a tuple, one entry per layer; ``split`` and
-    ``join`` turn the stack's carry into a tuple of layer carries and back;
-    ``apply`` is the stack's ``Cell.apply`` (as in :class:`Recurrence`).
+    Each layer takes its own fast path. Params are one entry per layer;
+    ``split``/``join``: the stack's carry to a tuple of layer carries and back;
+    ``apply``: as in :class:`Recurrence`.
     """
 
     cells: tuple[Cell, ...]
@@ -80,9 +78,9 @@ class LayerStack(NamedTuple):
 
 
 class Cell(NamedTuple):
-    """A recurrent cell: the ``lax.scan`` contract, written down once.
+    """A recurrent cell, data plus pure functions: the ``lax.scan`` contract, written down once.
 
-    A cell is data plus pure functions, no hidden state. Unrolling it means::
+    Unrolling it means::
 
         params = cell.init(key, input_size, dtype)             # a pytree
         carry = cell.zero_state(batch, dtype)                  # a pytree, leaves [batch, *feature_shape]
@@ -128,17 +126,10 @@ class LSTMState(NamedTuple):
 
 
 def matmul(x: Array, w: Array, dtype: Any = None) -> Array:
-    """``x @ w`` in ``x``'s dtype, with leading axes folded into one (``x: [..., F]``, ``w: [F, G]``).
+    """``x [..., F] @ w [F, G] -> [..., G]`` in ``x``'s dtype, with leading axes folded into one.
 
-    Args:
-      x: ``[..., F]``.
-      w: ``[F, G]``.
-      dtype: None, or the dtype both inputs are cast to before the product
-        (mixed precision: ``jnp.bfloat16`` inputs, products accumulated in
-        ``x``'s dtype, as ``preferred_element_type``).
-
-    Returns:
-      ``[..., G]`` in ``x``'s dtype.
+    ``dtype``: None, or the dtype both inputs are cast to before the product
+    (mixed precision: ``jnp.bfloat16``, accumulated in ``x``'s dtype).
     """
     if x.ndim > 2:
         # XLA:CPU runs a rank-2 dot on its fast GEMM path but a rank-3 one 2-3x slower
@@ -202,17 +193,13 @@ def _input_part(params: Params, x: Array, matmul_dtype: Any = None) -> Array:
     return xz + row(params["b"], xz)
 
 
-def _zero_state_fn(sizes: Any) -> Callable[..., State]:
+def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=None) -> Cell:
+    """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
+
     def zero_state(batch_size: int, dtype: Any = jnp.float32) -> State:
-        """Zeros shaped like the carry: each leaf ``[batch_size, size]``."""
         _checks.positive_int("batch_size", batch_size, minimum=0)
         return jax.tree.map(lambda n: jnp.zeros((batch_size, n), dtype), sizes)
 
-    return zero_state
-
-
-def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=None) -> Cell:
-    """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
     if apply is None:
         assert recurrence is not None
         mdt = recurrence.matmul_dtype
@@ -224,7 +211,7 @@ def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=No
 
     return Cell(
         init=init,
-        zero_state=_zero_state_fn(sizes),
+        zero_state=zero_state,
         apply=apply,
         output_size=output_size,
         state_size=sizes,
@@ -247,25 +234,16 @@ def basic_cell(
 
     Args:
       num_units: H, the number of neurons.
-      activation: elementwise nonlinearity; ``jnp.tanh`` (default) or
-        ``jax.nn.relu`` as in the book's time-series model.
-      initializer: for ``Wx``; default Glorot uniform. Pass
-        ``jax.nn.initializers.he_normal()`` for He initialisation.
+      activation: elementwise nonlinearity, e.g. ``jnp.tanh`` or ``jax.nn.relu``.
+      initializer: for ``Wx``; default Glorot uniform.
       recurrent_initializer: for ``Wh``; default orthogonal.
-      matmul_dtype: None (default: everything in the params' dtype), or
-        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
-        to it and the products accumulate in float32, while the params, the
-        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
+      matmul_dtype: None (everything in the params' dtype), or ``jnp.bfloat16``
+        for mixed precision: every matmul's inputs are cast to it, the
+        products, params, state and gate math stay in the params' dtype.
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, H], "Wh": [H, H], "b": [H]}`` and
       state ``[batch, H]``.
-
-    >>> cell = basic_cell(5)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> state, y = cell.apply(params, cell.zero_state(4), jnp.ones((4, 3)))
-    >>> y.shape
-    (4, 5)
     """
     _checks.positive_int("num_units", num_units)
     matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
@@ -309,20 +287,14 @@ def lstm_cell(
 
     Args:
       num_units: H, the size of the cell state ``c``.
-      forget_bias: added to the forget gate's pre-activation at every step,
-        as TF1's ``BasicLSTMCell``/``LSTMCell`` do (so ``b`` starts at zero).
-      use_peepholes: Gers & Schmidhuber (2000) peepholes: ``c(t-1)`` into the
-        input and forget gates, ``c(t)`` into the output gate; params
+      forget_bias: added to the forget gate's pre-activation, as in TF1.
+      use_peepholes: Gers & Schmidhuber (2000) peepholes, params
         ``peephole_i``, ``peephole_f``, ``peephole_o`` of shape ``[H]``.
       cell_clip: if set, ``c(t)`` is clipped to ``[-cell_clip, cell_clip]``.
       num_proj: if set, P: ``h(t)`` is projected by ``W_proj: [H, P]``, and
         the output, the state's ``h`` and ``Wh``'s rows have size P.
-      initializer: for ``Wx`` (and ``W_proj``); default Glorot uniform.
-      recurrent_initializer: for ``Wh``; default orthogonal.
-      matmul_dtype: None (default: everything in the params' dtype), or
-        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
-        to it and the products accumulate in float32, while the params, the
-        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
+      initializer, recurrent_initializer, matmul_dtype: as in :func:`basic_cell`
+        (``initializer`` also for ``W_proj``).
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 4H], "Wh": [P or H, 4H],
@@ -401,19 +373,11 @@ def gru_cell(
         g = tanh(x Wx_g + b_g + r * (h Wh_g + bh_g))       reset_after=True
         h(t) = z * h(t-1) + (1 - z) * g
 
-    ``reset_after=False`` (default) applies the reset gate to ``h(t-1)`` before
-    the candidate's matmul, as in the paper and TF1. ``reset_after=True`` is
-    the cuDNN/PyTorch/Keras variant, with a recurrent bias ``bh: [3H]``.
-
     Args:
       num_units: H.
-      reset_after: which variant, see above.
-      initializer: for ``Wx``; default Glorot uniform.
-      recurrent_initializer: for ``Wh``; default orthogonal.
-      matmul_dtype: None (default: everything in the params' dtype), or
-        ``jnp.bfloat16`` for mixed precision: the inputs of every matmul are cast
-        to it and the products accumulate in float32, while the params, the
-        state and the gate math stay float32 (on CPUs with AVX512-BF16 / AMX).
+      reset_after: False (the paper's and TF1's variant) or True (cuDNN's,
+        PyTorch's, Keras's, with a recurrent bias ``bh: [3H]``).
+      initializer, recurrent_initializer, matmul_dtype: as in :func:`basic_cell`.
 
     Returns:
       A :class:`Cell` with params ``{"Wx": [F, 3H], "Wh": [H, 3H], "b": [3H]

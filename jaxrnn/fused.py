@@ -1,23 +1,16 @@
 """The fast path of ``dynamic_unroll``, for cells that declare an additive :class:`~jaxrnn.cells.Recurrence`.
 
-The forward pass runs one ``[x, h] @ [Wx; Wh]`` GEMM per step (equal to the
-cell's two up to float rounding) and, for inference with ``sequence_length``
-and ``unroll=1``, stops at the longest sequence's end. The backward pass is a
-custom VJP that does what cuDNN does: the reverse loop runs only what is
-sequential (the gates' VJP and ``dz @ Wh.T``); the weight gradients
-``sum_t h(t-1).T dz(t)``, ``sum_t x(t).T dz(t)``, ``sum_t dz(t)`` are large GEMMs
-over windows of steps (``window_rows`` rows each), not a small GEMM per step;
-``dz`` lives for one window; the forward keeps each state and ``z(t)`` and the
-backward recomputes the gates from ``z`` (for a basic cell whose activation's
-derivative is a function of its output, only the states). The ``readout`` runs
-after the loop on all steps at once, under plain autodiff. Gradients equal
-autodiff of the plain scan up to float rounding (``tests/test_fused.py``).
-
-Packed rows (``segment_ids``) arrive as a ``[T, B]`` ``resets`` mask: a reset
-step reads the initial state instead of the previous one (forward), and in
-the backward pass the cotangent of its previous state flows to the initial
-state (accumulated over all resets), not to step ``t - 1``
-(``tests/test_segments.py``).
+Forward: one ``[x, h] @ [Wx; Wh]`` GEMM per step; inference with
+``sequence_length`` and ``unroll=1`` stops at the longest sequence's end.
+Backward: a custom VJP that does what cuDNN does: the reverse loop runs only
+what is sequential (the gates' VJP and ``dz @ Wh.T``), the weight gradients
+are one GEMM per window of steps (``window_rows`` rows) over ``dz``, which lives
+for one window; the forward keeps the states and ``z(t)`` (only the states when
+the activation's derivative is a function of its output). The ``readout`` runs
+after the loop on all steps at once, under plain autodiff. A reset step of a
+packed row reads the initial state, and its cotangent flows there.
+Gradients equal autodiff of the plain scan up to float rounding
+(``tests/test_fused.py``, ``tests/test_segments.py``).
 """
 
 from __future__ import annotations
@@ -47,16 +40,7 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
     projections, residuals and dropout at inference around them), or is a
     :func:`jaxrnn.stack_cells` whose every layer does; ``"scan"`` otherwise
     (peepholes, ``num_proj``, GRUs, dropout while training, custom cells).
-    Masking does not change the path: ``sequence_length`` and packed rows'
-    ``segment_ids`` (a reset reads the initial state) run fused alike.
-
-    Args:
-      cell: a :class:`~jaxrnn.Cell`.
-      params: its parameters (a stack's: one entry per layer).
-      training: the flag that will be passed to the unroller.
-
-    Returns:
-      ``"fused"`` or ``"scan"``.
+    ``sequence_length`` and ``segment_ids`` do not change the path.
 
     >>> unroll_path(jaxrnn.output_projection(jaxrnn.lstm_cell(8), 1), params)  # doctest: +SKIP
     'fused'
@@ -95,17 +79,14 @@ def fused_unroll(
     """Run ``cell`` over time-major ``xs`` like ``lax.scan`` over its ``apply``, masked, with the fused VJP.
 
     Args:
-      cell: a cell for which :func:`unroll_path` is ``"fused"``.
-      params: its parameters.
+      cell, params: a cell for which :func:`unroll_path` is ``"fused"``, and its parameters.
       xs: ``[T, B, F]`` inputs.
       state: the initial carry.
       lengths: ``[B]`` ints, or None; steps ``t >= lengths[b]`` freeze the carry and zero the output.
       unroll: passed to every ``lax.scan`` loop.
-      window_rows: about how many (steps x batch) rows one backward window's
-        weight-gradient GEMM gets (:func:`window_steps`).
+      window_rows: about how many (steps x batch) rows a backward window's GEMMs get (:func:`window_steps`).
       resets: ``[T, B]`` booleans (:func:`jaxrnn.masking.segment_resets`), or
-        None; where True the step reads ``state`` (the row's initial state)
-        instead of the previous step's.
+        None; where True the step reads ``state`` instead of the previous step's.
 
     Returns:
       ``(final_state, outputs [T, B, output_size])``.
@@ -150,7 +131,7 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
     def forward(wx, wh, b, xs, state, lengths, resets, keep):
         # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
         # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
-        concat = _same_dtype(xs, hidden(state), wx, wh, b)
+        concat = len({a.dtype for a in (xs, hidden(state), wx, wh, b)}) == 1
         w = jnp.concatenate([wx, wh], axis=0) if concat else None
         if mdt is not None:
             # cast once per call, not once per step
@@ -217,9 +198,12 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         # row 0 of the kept states is the initial state, which every reset step reads
         initial = jax.tree.map(lambda s: s[0], states)
         d_final, d_ys = cotangents
-        d_final = jax.tree.map(_instantiate, d_final, jax.tree.map(lambda s: s[0], states), is_leaf=_is_zero)
+        zero = lambda x: isinstance(x, SymbolicZero)
+        d_final = jax.tree.map(
+            lambda d, s: jnp.zeros_like(s) if zero(d) else d, d_final, initial, is_leaf=zero
+        )
         # no output cotangent at all when only the final state is used (a sequence classifier)
-        d_ys = None if _is_zero(d_ys) else d_ys
+        d_ys = None if zero(d_ys) else d_ys
         dtype = jax.tree.leaves(states)[0].dtype if zs is None else zs.dtype
         gemm_dtype = dtype if mdt is None else mdt
         wx, wh_t = p_wx.astype(gemm_dtype), p_wh.astype(gemm_dtype).T
@@ -296,15 +280,9 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
             d_xs = lax.dynamic_update_slice_in_dim(d_xs, d_x, start, 0)
             return (d_state, d_initial, d_wx, d_wh, d_b, d_xs), None
 
-        gates_width = p_b.shape[-1]
-        carry = (
-            d_final,
-            None if resets is None else jax.tree.map(jnp.zeros_like, d_final),
-            jnp.zeros((xs.shape[-1], gates_width), dtype),
-            jnp.zeros((p_wh.shape[0], gates_width), dtype),
-            jnp.zeros((gates_width,), dtype),
-            jnp.zeros_like(xs),
-        )
+        d_initial = None if resets is None else jax.tree.map(jnp.zeros_like, d_final)
+        d_weights = tuple(jnp.zeros(p.shape, dtype) for p in (p_wx, p_wh, p_b))
+        carry = (d_final, d_initial, *d_weights, jnp.zeros_like(xs))
         (d_state0, d_initial, d_wx, d_wh, d_b, d_xs), _ = lax.scan(
             window, carry, jnp.arange(windows, dtype=jnp.int32), reverse=True
         )
@@ -318,12 +296,10 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
 
 
 def _until_longest(body: Any, state: State, xs: Any, lengths: Array) -> tuple[State, Array]:
-    """Run ``body`` over ``xs`` (a pytree of ``[T, ...]``) like ``lax.scan``, but only up to the longest end.
+    """Run ``body`` over ``xs`` (a pytree of ``[T, ...]``) like ``lax.scan``, but only up to ``max(lengths)``.
 
-    Inference only (a ``while_loop`` has no reverse-mode derivative): a batch
-    padded to ``T`` whose sequences all end by ``max(lengths)`` costs
-    ``max(lengths)`` steps, not ``T``. The outputs past that are the zeros the
-    mask would have written.
+    Inference only (a ``while_loop`` has no reverse-mode derivative); the
+    outputs past that are the zeros the mask would have written.
     """
     num_steps = jax.tree.leaves(xs)[0].shape[0]
 
@@ -343,24 +319,10 @@ def _until_longest(body: Any, state: State, xs: Any, lengths: Array) -> tuple[St
     return final, ys
 
 
-def _same_dtype(*arrays: Array) -> bool:
-    return len({a.dtype for a in arrays}) == 1
-
-
-def _is_zero(x: Any) -> bool:
-    return isinstance(x, SymbolicZero)
-
-
-def _instantiate(x: Any, like: Array) -> Array:
-    return jnp.zeros_like(like) if _is_zero(x) else x
-
-
 def window_steps(batch: int, num_steps: int, window_rows: int = WINDOW_ROWS) -> int:
-    """Steps per window of the backward pass's weight-gradient GEMMs.
+    """Steps per window of the backward pass's weight-gradient GEMMs ``[H, steps*B] x [steps*B, G*H]``.
 
-    The reverse loop keeps ``dz`` for one window only (not all ``T`` steps) and
-    adds the window's weight gradients with one ``[H, steps*B] x [steps*B, G*H]``
-    GEMM. About ``window_rows`` rows keep that GEMM near the large-GEMM speed; a
+    About ``window_rows`` rows keep that GEMM near the large-GEMM speed; a
     divisor of ``T`` near that size avoids a partial first window.
     """
     target = max(1, min(num_steps, -(-window_rows // max(batch, 1))))

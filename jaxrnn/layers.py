@@ -1,8 +1,4 @@
-"""Feed-forward layers used around recurrent cells: dense and embedding.
-
-A layer is a :class:`Layer` value: ``init(key, input_size, dtype) -> params``
-and ``apply(params, x) -> y``; parameters are plain dict pytrees.
-"""
+"""Feed-forward layers used around recurrent cells: dense and embedding, params as plain dicts."""
 
 from __future__ import annotations
 
@@ -28,18 +24,6 @@ _INITIALIZERS = {
 }
 
 
-def _initializer(name: str, value: Any) -> Callable[..., Array]:
-    if value is None:
-        return jax.nn.initializers.glorot_uniform()
-    if isinstance(value, str):
-        if value not in _INITIALIZERS:
-            raise ValueError(f"{name} must be one of {sorted(_INITIALIZERS)} or a function; got {value!r}")
-        return _INITIALIZERS[value]()
-    if not callable(value):
-        raise TypeError(f"{name} must be a name or an initializer function; got {type(value).__name__}")
-    return value
-
-
 class Layer(NamedTuple):
     """A feed-forward layer: ``init(key, input_size, dtype=float32) -> params``, ``apply(params, x) -> y``."""
 
@@ -61,17 +45,24 @@ def dense(
       output_size: O.
       activation: applied elementwise, or None for a linear layer.
       use_bias: add ``b``.
-      initializer: for ``W``: a ``jax.nn.initializers`` function or one of the
-        names ``"glorot_uniform"`` (default), ``"he_normal"``, ``"he_uniform"``
-        (He et al. 2015: variance ``2 / fan_in``, for ReLU layers, as the book
-        recommends) and ``"lecun_normal"``.
+      initializer: for ``W``: a ``jax.nn.initializers`` function or one of
+        ``"glorot_uniform"`` (default), ``"he_normal"``, ``"he_uniform"`` (for
+        ReLU layers, as the book recommends) and ``"lecun_normal"``.
 
     Returns:
       A :class:`Layer` with params ``{"W": [F, O], "b": [O]}``; ``apply`` takes
       ``[..., F]`` and returns ``[..., O]``.
     """
     _checks.positive_int("output_size", output_size)
-    init_w = _initializer("initializer", initializer)
+    if isinstance(initializer, str) and initializer not in _INITIALIZERS:
+        raise ValueError(
+            f"initializer must be one of {sorted(_INITIALIZERS)} or a function; got {initializer!r}"
+        )
+    if not (initializer is None or isinstance(initializer, str) or callable(initializer)):
+        raise TypeError(
+            f"initializer must be a name or an initializer function; got {type(initializer).__name__}"
+        )
+    init_w = initializer if callable(initializer) else _INITIALIZERS[initializer or "glorot_uniform"]()
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         _checks.positive_int("input_size", input_size)
@@ -95,19 +86,14 @@ def dense(
 
 
 def time_distributed(layer: Layer) -> Layer:
-    """Apply ``layer`` to every time step of ``[batch, time, features]`` at once (the book's Figure 14-10).
-
-    The outputs are reshaped to ``[batch * time, features]``, sent through
-    the layer in one matmul, and reshaped back: the faster alternative to
-    projecting each step inside the loop (:func:`jaxrnn.output_projection`),
-    with the same numbers for the same weights.
+    """Apply ``layer`` to every step of ``[batch, time, features]`` in one matmul (the book's Fig. 14-10).
 
     Args:
       layer: e.g. ``jaxrnn.dense(1)``.
 
     Returns:
       A :class:`Layer` with the same params whose ``apply`` takes ``[B, T, F]``
-      and returns ``[B, T, O]``.
+      (reshaped to ``[B * T, F]``) and returns ``[B, T, O]``.
     """
 
     def apply(params: Params, x: Array) -> Array:
@@ -138,17 +124,14 @@ def embedding(
       vocab_size: V, the number of ids.
       embed_size: E.
       pretrained: optional ``[V, E]`` float matrix (e.g. word2vec or GloVe
-        vectors); ``init`` then returns a copy of it, cast to ``dtype``.
-      trainable: False freezes the table in the model: ``lookup`` stops its
-        gradient, so it gets exactly zero gradient. To also keep an optimizer
-        (weight decay, say) from touching it, wrap the optimizer with
-        :func:`freeze`. True (default) fine-tunes it.
+        vectors) that ``init`` copies, cast to ``dtype``.
+      trainable: False: ``lookup`` stops the table's gradient (to keep an
+        optimizer's weight decay off it too, use :func:`freeze`).
 
     Returns:
       An :class:`Embedding`; ``init(key, dtype=float32) -> {"embeddings": [V, E]}``
       and ``lookup(params, ids: int [...]) -> [..., E]``. Concrete
-      out-of-range ids raise ``ValueError``; under ``jit`` they are clamped
-      (``jnp.take``'s default), so check ids before tracing.
+      out-of-range ids raise ``ValueError``; under ``jit`` they are clamped.
     """
     _checks.positive_int("vocab_size", vocab_size)
     _checks.positive_int("embed_size", embed_size)
@@ -188,10 +171,8 @@ def embedding(
 def freeze(optimizer: optax.GradientTransformation, frozen: Any) -> optax.GradientTransformation:
     """Wrap an optax optimizer so the frozen parameters are never updated (bit-identical after any step).
 
-    The frozen leaves get ``optax.set_to_zero()`` through
-    ``optax.multi_transform``, so no momentum, weight decay or learning-rate
-    schedule touches them, and the optimizer keeps no state for them; the
-    other leaves get ``optimizer``.
+    The frozen leaves get ``optax.set_to_zero()`` (``optax.multi_transform``):
+    no momentum, weight decay or schedule touches them, and no state is kept.
 
     Args:
       optimizer: e.g. ``optax.adam(1e-3)``.

@@ -1,18 +1,13 @@
 """Inputs and masks for every unroller, written once: layout, lengths, reversal, zeroing, freezing.
 
 TF's ``dynamic_rnn`` meaning: step ``t`` of sequence ``b`` is valid when ``t <
-sequence_length[b]``; past that the output is exactly zero and the carry frozen
-(the final carry is the one after the last valid step; no gradient reaches
-padded inputs). ``reverse`` reverses each sequence within its own length (TF's
+sequence_length[b]``; past that the output is exactly zero and the carry
+frozen. ``reverse`` reverses each sequence within its length (TF's
 ``reverse_sequence``). Masks are ``[batch]`` booleans broadcast over any
-trailing shape (``[B, H]`` and ``[B, H, W, C]`` carries alike).
-
-Packed rows (``segment_ids: [batch, time]``, :mod:`jaxrnn.segments`) reuse the
-same machinery: padding (id 0) is trailing only, so it is ``sequence_length``
-= the count of non-zero ids, plus a ``[time, batch]`` ``resets`` mask where a
-new segment starts; there the step reads the row's initial state instead of
-the previous state (:func:`restart`), and ``reverse`` reverses each segment
-within itself.
+trailing shape. Packed rows (``segment_ids``, :mod:`jaxrnn.segments`) are
+``sequence_length`` = the count of non-padding ids plus a ``[time, batch]``
+``resets`` mask: there a step reads the row's initial state (:func:`restart`),
+and ``reverse`` reverses each segment within itself.
 """
 
 from __future__ import annotations
@@ -45,10 +40,7 @@ def prepare(
     ``params`` are compared with ``jax.eval_shape(cell.init, ...)``; ``inputs`` are
     ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``); the
     carry is ``initial_state`` (checked against ``cell.zero_state``) or zeros in the
-    inputs' dtype. With ``segment_ids`` (``[batch, time]``, never with
-    ``sequence_length``) the lengths are each row's count of non-padding steps;
-    get the reset mask with :func:`segment_resets`. Raises
-    ``ValueError``/``TypeError`` naming the argument.
+    inputs' dtype. With ``segment_ids`` the lengths count each row's non-padding steps.
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")
@@ -117,11 +109,7 @@ def reverse_sequence(x: Array, sequence_length: Array | None, resets: Array | No
 
 
 def segment_resets(segment_ids: Any) -> Array | None:
-    """``[time, batch]`` booleans, True where a new segment starts after step 0; None without ids.
-
-    ``segment_ids`` must have passed :func:`prepare` (or
-    :func:`jaxrnn.segments.check_segment_ids`).
-    """
+    """``[time, batch]`` booleans, True where a new segment starts after step 0 (ids checked); or None."""
     if segment_ids is None:
         return None
     return segments.segment_masks(jnp.asarray(segment_ids, jnp.int32)).reset

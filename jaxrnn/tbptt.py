@@ -1,17 +1,11 @@
 """Truncated backpropagation through time: long sequences in windows of ``k`` steps.
 
-The state is carried from one window to the next through
-``jax.lax.stop_gradient``, so gradients flow inside a window and never across
-its boundary, while the forward pass is exactly the full unroll.
-
-Two forms:
-
-* :func:`truncated_unroll` is a drop-in for :func:`~jaxrnn.dynamic_unroll`
-  whose gradients are truncated; it is one graph, so backpropagation still
-  stores every window's activations.
-* :func:`truncated_value_and_grad` takes the gradient window by window inside
-  a ``lax.scan`` and sums it, so only one window's activations are alive at
-  a time: this is what trains on sequences longer than memory allows.
+The state passes from one window to the next through ``lax.stop_gradient``:
+gradients flow inside a window, never across its boundary, while the forward
+pass is exactly the full unroll. :func:`truncated_unroll` is a drop-in for
+:func:`~jaxrnn.dynamic_unroll` (one graph: backprop stores every window);
+:func:`truncated_value_and_grad` takes the gradient window by window inside a
+``lax.scan``, holding one window's activations at a time.
 """
 
 from __future__ import annotations
@@ -45,12 +39,21 @@ def _shift_time(cell: Cell, offset: Array) -> Cell:
     return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
-def _windows(xs: Array, window: int) -> tuple[Array, Array | None]:
-    """Time-major ``[T, ...]`` -> full windows ``[T // k, k, ...]`` and the remainder ``[T % k, ...]``."""
-    num_full = xs.shape[0] // window
-    full = xs[: num_full * window].reshape((num_full, window) + xs.shape[1:])
-    rest = xs[num_full * window :]
-    return full, (rest if rest.shape[0] else None)
+def _over_windows(body: Callable, carry: Any, xs: Any, window: int) -> tuple[Any, Any]:
+    """Scan ``body(carry, xs_w, offset) -> (carry, ys_w)`` over windows of ``xs`` (``[T, ...]`` leaves).
+
+    The last window may be shorter. Returns the final carry and the ``ys_w`` joined into ``[T, ...]``.
+    """
+    num_steps = jax.tree.leaves(xs)[0].shape[0]
+    end = num_steps // window * window
+    full = jax.tree.map(lambda x: x[:end].reshape((-1, window) + x.shape[1:]), xs)
+    offsets = jnp.arange(end // window, dtype=jnp.int32) * window
+    carry, ys = lax.scan(lambda c, x_o: body(c, *x_o), carry, (full, offsets))
+    ys = jax.tree.map(lambda y: y.reshape((-1,) + y.shape[2:]), ys)
+    if end < num_steps:
+        carry, ys_rest = body(carry, jax.tree.map(lambda x: x[end:], xs), jnp.int32(end))
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), ys, ys_rest)
+    return carry, ys
 
 
 def truncated_unroll(
@@ -75,13 +78,12 @@ def truncated_unroll(
             state = stop_gradient(state)
 
     with ``sequence_length`` masking and ``time_step`` counted from the start
-    of the whole sequence (dropout masks are the full unroll's).
+    (dropout masks are the full unroll's).
 
     Args:
       cell, params, sequence_length, initial_state, key, training, unroll: as
         in :func:`~jaxrnn.dynamic_unroll`.
-      inputs: ``[batch, time, features]``; ``time`` need not be a multiple of
-        ``window`` (the last window is shorter).
+      inputs: ``[batch, time, features]`` (the last window may be shorter).
       window: k, the number of steps gradients flow through.
 
     Returns:
@@ -102,13 +104,7 @@ def truncated_unroll(
         # the boundary: the next window starts from this state's value, not its history
         return jax.tree.map(lax.stop_gradient, state), ys
 
-    full, rest = _windows(xs, window)
-    offsets = jnp.arange(full.shape[0], dtype=jnp.int32) * window
-    state, ys = lax.scan(lambda s, xo: run(s, *xo), state, (full, offsets))
-    ys = ys.reshape((-1,) + ys.shape[2:])
-    if rest is not None:
-        state, ys_rest = run(state, rest, jnp.int32(full.shape[0] * window))
-        ys = jnp.concatenate([ys, ys_rest], axis=0)
+    state, ys = _over_windows(run, state, xs, window)
     return jnp.swapaxes(ys, 0, 1), state
 
 
@@ -117,21 +113,15 @@ def truncated_value_and_grad(
 ) -> Callable[..., tuple[tuple[Array, State], Params]]:
     """Gradient of a sequence loss by truncated BPTT, one window at a time.
 
-    ``loss_fn(params, state, inputs_w, targets_w) -> (loss, new_state)`` is
-    the loss of one window ``[B, k, ...]`` starting from ``state``. The
-    returned function scans over the windows, differentiates each window's
-    loss with respect to ``params`` from the stopped incoming state, and sums
-    losses and gradients: the gradient of ``sum_w loss_w`` with truncation at
-    every boundary, holding one window's activations at a time.
-
     Args:
-      loss_fn: see above; must return a scalar loss and the window's final state.
+      loss_fn: ``loss_fn(params, state, inputs_w, targets_w) -> (loss, new_state)``,
+        the scalar loss of one window ``[B, k, ...]`` starting from ``state``.
       window: k, the number of steps per window.
 
     Returns:
       ``f(params, initial_state, inputs [B, T, ...], targets [B, T, ...])
-      -> ((total_loss, final_state), grads)``, ``grads`` shaped like ``params``.
-      ``T`` need not be a multiple of ``k``.
+      -> ((total_loss, final_state), grads)``: the gradient of ``sum_w loss_w``
+      with the state stopped at every boundary, ``grads`` shaped like ``params``.
 
     >>> grad_fn = jax.jit(truncated_value_and_grad(window_loss, window=20))
     >>> (loss, state), grads = grad_fn(params, state, long_x, long_y)  # doctest: +SKIP
@@ -153,23 +143,16 @@ def truncated_value_and_grad(
             )
         k = _check_window(window, inputs.shape[1])
 
-        def body(carry, xy):
+        def body(carry, xy, offset):
             total, state, grads = carry
-            (loss, state), g = grad_one(params, lax.stop_gradient(state), *xy)
+            # windows back to batch-major [B, k, ...] for loss_fn
+            x, y = (jnp.swapaxes(a, 0, 1) for a in xy)
+            (loss, state), g = grad_one(params, lax.stop_gradient(state), x, y)
             return (total + loss.astype(jnp.float32), state, jax.tree.map(jnp.add, grads, g)), None
 
-        xs_full, xs_rest = _windows(jnp.swapaxes(inputs, 0, 1), k)
-        ys_full, ys_rest = _windows(jnp.swapaxes(targets, 0, 1), k)
-        # windows back to batch-major [B, k, ...] for loss_fn
-        to_batch = lambda a: jnp.swapaxes(a, 0, 1)
-        zero = jax.tree.map(jnp.zeros_like, params)
-        carry = (jnp.zeros((), jnp.float32), initial_state, zero)
-        carry, _ = lax.scan(
-            lambda c, xy: body(c, (to_batch(xy[0]), to_batch(xy[1]))), carry, (xs_full, ys_full)
-        )
-        if xs_rest is not None:
-            carry, _ = body(carry, (to_batch(xs_rest), to_batch(ys_rest)))
-        total, state, grads = carry
+        carry = (jnp.zeros((), jnp.float32), initial_state, jax.tree.map(jnp.zeros_like, params))
+        xy = (jnp.swapaxes(inputs, 0, 1), jnp.swapaxes(targets, 0, 1))
+        (total, state, grads), _ = _over_windows(body, carry, xy, k)
         return (total, state), grads
 
     return value_and_grad

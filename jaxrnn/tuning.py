@@ -1,14 +1,9 @@
 """Pick ``dynamic_unroll``'s ``unroll`` for one cell and shape by timing it, once, and remember the choice.
 
-How many steps one ``lax.scan`` iteration should run depends on the backend
-and the shapes: on XLA:CPU ``unroll=1`` is usually best (bench/RESULTS.md),
-on GPUs larger values often pay. :func:`tune_unroll` compiles the unroll
-(forward + backward by default) for each candidate, times them taking turns,
-and returns the smallest ``unroll`` within ``tolerance`` of the fastest. The
-choice is cached per cell, parameter and input shapes and dtypes, backend and
-setting, so calling it again (say, in a training script) costs nothing. Pass
-the result to ``dynamic_unroll(..., unroll=choice.unroll)``: nothing is tuned
-behind the user's back.
+The best ``unroll`` depends on the backend and shapes (on XLA:CPU usually 1,
+bench/RESULTS.md; on GPUs larger values often pay). The choice is cached per
+cell, shapes, dtypes, backend and setting; nothing is tuned behind the user's
+back: pass it as ``dynamic_unroll(..., unroll=choice.unroll)``.
 """
 
 from __future__ import annotations
@@ -31,12 +26,7 @@ _CACHE: dict[Any, UnrollChoice] = {}
 
 
 class UnrollChoice(NamedTuple):
-    """What :func:`tune_unroll` measured.
-
-    Attributes:
-      unroll: the chosen ``unroll``.
-      median_ms: median milliseconds per call for each candidate.
-    """
+    """What :func:`tune_unroll` measured: the chosen ``unroll`` and each candidate's median milliseconds."""
 
     unroll: int
     median_ms: dict[int, float]
@@ -54,28 +44,28 @@ def tune_unroll(
     repeats: int = 5,
     tolerance: float = 0.05,
 ) -> UnrollChoice:
-    """Time ``dynamic_unroll`` for each ``unroll`` in ``candidates``; return the choice (cached).
+    """Time ``dynamic_unroll`` for each ``unroll`` in ``candidates``, in turns; return the choice (cached).
 
     Args:
       cell, params: as for :func:`jaxrnn.dynamic_unroll`.
-      inputs: ``[batch, time, features]``, an array or a ``jax.ShapeDtypeStruct``:
-        only its shape and dtype matter (the timing runs on zeros of that
-        shape; the values do not change the work done).
-      sequence_length: ``[batch]`` or None; only its shape matters (timed with
-        every sequence full length).
+      inputs: ``[batch, time, features]``, an array or a ``jax.ShapeDtypeStruct``
+        (timed on zeros of its shape and dtype).
+      sequence_length: ``[batch]`` or None (timed with every sequence full length).
       candidates: positive ints to try.
       train: time forward + backward (``jax.grad`` of the summed outputs with
         respect to ``params``) if True, else the forward pass only.
       remat: passed to ``dynamic_unroll``.
       repeats: timed calls per candidate (after one warm-up call each).
       tolerance: the smallest ``unroll`` whose median is within this fraction
-        of the fastest wins (a smaller unroll compiles faster and the
-        difference is noise).
+        of the fastest wins (it compiles faster; the difference is noise).
 
     Returns:
       :class:`UnrollChoice` ``(unroll, median_ms)``.
     """
-    candidates = _check_candidates(candidates)
+    values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
+    if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
+        raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
+    candidates = tuple(sorted(set(values)))
     _checks.positive_int("repeats", repeats)
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
@@ -102,7 +92,10 @@ def tune_unroll(
             for unroll in candidates
         }
         median_ms = _median_ms(runs, repeats)
-        _CACHE[key] = UnrollChoice(_choose(median_ms, tolerance), median_ms)
+        best = min(median_ms.values())
+        # the smallest unroll within tolerance of the fastest
+        chosen = min(u for u, ms in median_ms.items() if ms <= best * (1 + tolerance))
+        _CACHE[key] = UnrollChoice(chosen, median_ms)
     return _CACHE[key]
 
 
@@ -118,13 +111,6 @@ def _hashable(cell: Cell) -> Any:
         # a cell holding something unhashable: this very object, then
         return id(cell)
     return cell
-
-
-def _check_candidates(candidates: Any) -> tuple[int, ...]:
-    values = tuple(candidates) if isinstance(candidates, (list, tuple)) else None
-    if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
-        raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
-    return tuple(sorted(set(values)))
 
 
 def _compiled_call(
@@ -144,13 +130,9 @@ def _compiled_call(
         lengths = jnp.full(jnp.shape(sequence_length), inputs.shape[1], jnp.int32)
 
     def forward(p, x, lengths):
-        outputs, _ = dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)
-        return outputs
+        return dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)[0]
 
-    if train:
-        fn = jax.jit(jax.grad(lambda p, x, lengths: jnp.sum(forward(p, x, lengths))))
-    else:
-        fn = jax.jit(forward)
+    fn = jax.jit(jax.grad(lambda *args: jnp.sum(forward(*args))) if train else forward)
     compiled = fn.lower(p, x, lengths).compile()
     return lambda: jax.block_until_ready(compiled(p, x, lengths))
 
@@ -160,8 +142,7 @@ def interleaved_times(
 ) -> dict[Any, list[float]]:
     """Time each zero-argument function ``repeats`` times, taking turns in a rotating order.
 
-    Load from other processes then hits every function alike, and no function always runs
-    right after the same other one (whose threads may still be spinning).
+    Load from other processes then hits every function alike, and none always runs right after the same other.
 
     Args:
       fns: name -> function that runs one call and waits for its results.
@@ -188,9 +169,3 @@ def interleaved_times(
 def _median_ms(runs: dict[int, Callable[[], Any]], repeats: int) -> dict[int, float]:
     """Median milliseconds per call of each candidate, timed taking turns."""
     return {u: 1e3 * statistics.median(ts) for u, ts in interleaved_times(runs, repeats).items()}
-
-
-def _choose(median_ms: dict[int, float], tolerance: float) -> int:
-    """The smallest unroll whose median is within ``tolerance`` of the fastest."""
-    best = min(median_ms.values())
-    return min(u for u, ms in median_ms.items() if ms <= best * (1 + tolerance))

@@ -1,19 +1,11 @@
 """Unrolling a cell through time: a Python loop (static) or ``lax.scan`` (dynamic), and both directions.
 
-All unrollers share one meaning, TF's ``dynamic_rnn`` semantics for
-``sequence_length`` and ``reverse``, and one implementation of it
-(:mod:`jaxrnn.masking`); ``reverse`` returns outputs in the original time
-order. They differ only in how the loop is built: ``static_unroll`` traces
-``cell.apply`` once per time step (TF ``static_rnn``; compile time grows with
-the length); ``dynamic_unroll`` traces it once and loops with ``lax.scan``, or,
-for cells that declare their :class:`~jaxrnn.cells.Recurrence`, runs the fused
-loop of :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path` says which).
-
-All three also take packed rows, ``segment_ids: [batch, time]`` ints instead of
-``sequence_length`` (:mod:`jaxrnn.segments`): where the id changes the state
-restarts from the row's initial state, id 0 is trailing padding; the results
-equal unrolling each segment on its own (:func:`jaxrnn.segment_final_states`
-gives every segment's final state).
+All unrollers share TF's ``dynamic_rnn`` meaning of ``sequence_length`` and
+``reverse`` (outputs come back in the original time order) and packed rows'
+``segment_ids``, implemented once in :mod:`jaxrnn.masking`. ``static_unroll``
+traces ``cell.apply`` once per step (TF ``static_rnn``); ``dynamic_unroll``
+traces it once and loops with ``lax.scan`` or, for cells that declare their
+:class:`~jaxrnn.cells.Recurrence`, runs :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path`).
 """
 
 from __future__ import annotations
@@ -64,42 +56,32 @@ def static_unroll(
 ) -> tuple[Array | list[Array], State]:
     """Unroll ``cell`` with a Python loop: one traced step per time step (TF ``static_rnn``).
 
-    Equivalent to::
-
-        state = initial_state
-        for t in range(time):
-            state, outputs[t] = cell.apply(params, state, inputs[t])
-
-    plus the ``sequence_length`` masking described in :mod:`jaxrnn.masking`.
+    The loop of :class:`~jaxrnn.Cell`'s contract, plus the masking of :mod:`jaxrnn.masking`.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.
       params: the cell's parameters (from ``cell.init``).
       inputs: ``[batch, time, features]`` (``[time, batch, features]`` when
-        ``time_major``), or a Python list of ``time`` arrays ``[batch, features]``
-        (the book's ``X0, X1`` form), in which case outputs are a list too.
+        ``time_major``), or a list of ``time`` arrays ``[batch, features]``
+        (the book's ``X0, X1`` form; then the outputs are a list too).
       sequence_length: ``[batch]`` ints in ``[0, time]``, or None for all valid.
       initial_state: a state like ``cell.zero_state(batch)``; default zeros in
         the inputs' dtype.
       time_major: array inputs and outputs are ``[time, batch, ...]``.
       reverse: process each sequence from its last valid step to its first.
-      key: PRNG key for stochastic cells (dropout); each step receives it with
-        its ``time_step`` and folds it in as it needs.
+      key: PRNG key for stochastic cells (dropout), passed to every step.
       training: passed to the cell; dropout is active only when True.
       segment_ids: ``[batch, time]`` ints for packed rows, instead of
         ``sequence_length``: where the id changes the state restarts from the
-        row's initial state; id 0 marks trailing padding (zero outputs, frozen
-        state); ``reverse`` reverses each segment within itself.
+        initial state; id 0 marks trailing padding.
 
     Returns:
       ``(outputs, final_state)``: outputs ``[batch, time, output_size]`` (or a
       list of ``[batch, output_size]``), zero past each sequence's length; the
-      final state is the state after each sequence's last valid step (with
-      ``segment_ids``: after each row's last segment).
+      state after each sequence's (row's) last valid step.
 
     Raises:
-      ValueError, TypeError: on bad shapes, dtypes, lengths or segment ids (or
-        both ``sequence_length`` and ``segment_ids``), before tracing.
+      ValueError, TypeError: on bad arguments, before tracing.
     """
     as_list = isinstance(inputs, (list, tuple))
     if as_list:
@@ -157,38 +139,23 @@ def dynamic_unroll(
 
     Args:
       cell, params, sequence_length, initial_state, time_major, reverse, key,
-        training, segment_ids: as in :func:`static_unroll` (the fused path
-        handles ``segment_ids`` too: a reset step reads the initial state).
-      inputs: ``[batch, time, features]`` (``[time, batch, features]`` when
-        ``time_major``).
+        training, segment_ids: as in :func:`static_unroll`.
+      inputs: ``[batch, time, features]`` (``[time, batch, features]`` when ``time_major``).
       unroll: passed to ``lax.scan``: how many steps each loop iteration runs.
-      remat: rematerialise each step in the backward pass (``jax.checkpoint``)
-        instead of storing its intermediates, JAX's answer to TF's
-        ``swap_memory=True``: less memory for backpropagation through time,
-        about one more forward step of compute.
-      fused: for cells whose :func:`jaxrnn.unroll_path` is ``"fused"`` (the
-        plain basic and LSTM cells, also projected, residual, stacked, or
-        dropout-wrapped at inference), run :func:`jaxrnn.fused.fused_unroll`:
-        one ``[x, h] @ [Wx; Wh]`` GEMM per step, a hand-written backward pass
-        (weight gradients in one GEMM per window of steps), and inference that
-        stops at ``max(sequence_length)``; the same numbers up to float
-        rounding, faster and less memory. Under ``jax.jvp``/``jax.jacfwd``
-        it runs the plain scan (a ``jax.jvp`` of an already ``jit``-traced call
-        cannot be detected: pass ``fused=False`` there). Ignored with ``remat``.
+      remat: rematerialise each step in the backward pass (``jax.checkpoint``,
+        JAX's answer to TF's ``swap_memory=True``): less memory, more compute.
+      fused: run :func:`jaxrnn.fused.fused_unroll` for cells whose
+        :func:`jaxrnn.unroll_path` is ``"fused"``: the same numbers up to float
+        rounding, faster, less memory. Under ``jax.jvp``/``jax.jacfwd`` the
+        plain scan runs (a ``jax.jvp`` of an already ``jit``-traced call cannot
+        be detected: pass ``fused=False`` there). Ignored with ``remat``.
 
     Returns:
       ``(outputs, final_state)`` as in :func:`static_unroll`.
 
     Note:
-      Under ``jit`` the values of ``sequence_length`` are tracers and are not
-      range-checked; lengths above ``time`` act as ``time`` and negative
-      lengths as 0.
-
-    >>> cell = jaxrnn.gru_cell(8)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> outputs, state = dynamic_unroll(cell, params, jnp.ones((2, 5, 3)), sequence_length=jnp.array([5, 2]))
-    >>> outputs.shape, float(abs(outputs[1, 2:]).max())
-    ((2, 5, 8), 0.0)
+      Under ``jit`` ``sequence_length`` is not range-checked; lengths above
+      ``time`` act as ``time`` and negative lengths as 0.
     """
     if isinstance(inputs, (list, tuple)):
         raise TypeError(
@@ -240,78 +207,57 @@ def bidirectional_unroll(
     key: Array | None = None,
     training: bool = False,
     segment_ids: Array | None = None,
-    **scan_options: Any,
+    unroll: int = 1,
+    remat: bool = False,
+    fused: bool = True,
 ) -> tuple[tuple[Array, Array], tuple[State, State]]:
     """Run a forward and a backward cell over the inputs (TF ``bidirectional_dynamic_rnn``).
 
-    The backward cell reads each sequence from its last valid step to its
-    first; both output sequences come back in the original time order.
+    The backward cell reads each sequence (with ``segment_ids``: each segment)
+    from its last valid step to its first; both outputs come back in the
+    original time order. When both cells take the fused path with one size,
+    both directions run in one loop (:func:`jaxrnn.wavefront.bidirectional_unroll`).
 
     Args:
       cell_fw, cell_bw: the two cells (may differ).
       params_fw, params_bw: their parameters.
-      inputs, sequence_length, time_major, key, training, segment_ids: as in
-        :func:`dynamic_unroll`; the two directions get independent keys; with
-        ``segment_ids`` the backward cell reads each segment from its last step
-        to its first, starting from ``initial_state_bw``.
       initial_state_fw, initial_state_bw: optional initial states.
-      **scan_options: ``unroll`` / ``remat`` / ``fused`` for :func:`dynamic_unroll`.
+      inputs, sequence_length, time_major, key, training, segment_ids, unroll,
+        remat, fused: as in :func:`dynamic_unroll`; the directions get
+        independent keys.
 
     Returns:
       ``((outputs_fw, outputs_bw), (final_state_fw, final_state_bw))``; concatenate
       the outputs on the last axis for the usual ``[batch, time, 2 * units]``.
     """
     _checks.check_key(key)
-    key_fw = None if key is None else jax.random.fold_in(key, 0)
-    key_bw = None if key is None else jax.random.fold_in(key, 1)
-    common = dict(
-        sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major, training=training,
-        **scan_options,
-    )  # fmt: skip
-    if _default_options(scan_options):
-        # both directions in one loop (jaxrnn.wavefront) when they qualify; the same numbers as the two
-        # unrolls below. The arguments are checked first: qualifying reads the params
-        xs, lengths, state_fw = masking.prepare(
-            cell_fw, params_fw, inputs, sequence_length=sequence_length, initial_state=initial_state_fw,
-            time_major=time_major, segment_ids=segment_ids,
-        )  # fmt: skip
-        _, _, state_bw = masking.prepare(
-            cell_bw, params_bw, inputs, sequence_length=sequence_length, initial_state=initial_state_bw,
-            time_major=time_major, segment_ids=segment_ids,
-        )  # fmt: skip
-        if _one_loop(cell_fw, cell_bw, params_fw, params_bw, training) and not fused_module.in_forward_mode(
-            params_fw, params_bw, xs, state_fw, state_bw
+    _checks.positive_int("unroll", unroll)
+    cells, params = (cell_fw, cell_bw), (params_fw, params_bw)
+    common: dict[str, Any] = dict(
+        sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major
+    )
+    if unroll == 1 and not remat and fused is True:
+        # the arguments are checked first: qualifying for one loop reads the params
+        (xs, lengths, state_fw), (_, _, state_bw) = (
+            masking.prepare(c, p, inputs, initial_state=s, **common)
+            for c, p, s in zip(cells, params, (initial_state_fw, initial_state_bw))
+        )
+        if (
+            all(fused_module.unroll_path(c, p, training=training) == "fused" for c, p in zip(cells, params))
+            and wavefront.same_recurrence(cells, params)
+            and not fused_module.in_forward_mode(params, xs, state_fw, state_bw)
         ):
-            states, (y_fw, y_bw) = wavefront.bidirectional_unroll(
-                (cell_fw, cell_bw), (params_fw, params_bw), xs, (state_fw, state_bw), lengths,
-                masking.segment_resets(segment_ids),
-            )  # fmt: skip
-            return (masking.swap_time(y_fw, time_major), masking.swap_time(y_bw, time_major)), states
+            resets = masking.segment_resets(segment_ids)
+            states, ys = wavefront.bidirectional_unroll(
+                cells, params, xs, (state_fw, state_bw), lengths, resets
+            )
+            return (masking.swap_time(ys[0], time_major), masking.swap_time(ys[1], time_major)), states
+    options = dict(common, training=training, unroll=unroll, remat=remat, fused=fused)
+    keys = (None, None) if key is None else (jax.random.fold_in(key, 0), jax.random.fold_in(key, 1))
     out_fw, state_fw = dynamic_unroll(
-        cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=key_fw, **common
+        cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=keys[0], **options
     )
     out_bw, state_bw = dynamic_unroll(
-        cell_bw, params_bw, inputs, initial_state=initial_state_bw, reverse=True, key=key_bw, **common
+        cell_bw, params_bw, inputs, initial_state=initial_state_bw, reverse=True, key=keys[1], **options
     )
     return (out_fw, out_bw), (state_fw, state_bw)
-
-
-def _default_options(options: dict) -> bool:
-    """Whether the scan options are the defaults (``unroll=1``, no ``remat``, ``fused``).
-
-    Anything else (a typo, a bad value) goes to ``dynamic_unroll``, which names it in its error.
-    """
-    defaults = {"unroll": 1, "remat": False, "fused": True}
-    return not set(options) - set(defaults) and all(options[k] is defaults[k] for k in options)
-
-
-def _one_loop(cell_fw: Cell, cell_bw: Cell, params_fw: Params, params_bw: Params, training: Any) -> bool:
-    """Whether both directions run in one loop (``wavefront.bidirectional_unroll``).
-
-    When both cells take the fused path with plain recurrences of one size.
-    """
-    paths = {
-        fused_module.unroll_path(c, p, training=training)
-        for c, p in ((cell_fw, params_fw), (cell_bw, params_bw))
-    }
-    return paths == {"fused"} and wavefront.same_recurrence((cell_fw, cell_bw), (params_fw, params_bw))

@@ -1,31 +1,18 @@
 """Several recurrent layers advancing in one loop (cuDNN's trick), their per-step GEMMs side by side.
 
-Two shapes of it, both on one device:
-
-* **a stack** (:func:`jaxrnn.stack_cells` of same-size layers,
-  :func:`stack_unroll`): one ``lax.scan`` over ``T + L - 1`` ticks; at tick
-  ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
-  :func:`jaxrnn.pipelined_unroll` schedules it over devices), so every layer's
-  input, the layer below's previous-tick output, is ready at the start of the
-  tick and the ``L`` products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` are
-  independent.
+* **a stack** (:func:`stack_unroll`): one ``lax.scan`` over ``T + L - 1``
+  ticks; at tick ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
+  :func:`jaxrnn.pipelined_unroll` schedules it over devices), so the ``L``
+  products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` of a tick are independent.
 * **a bidirectional layer** (:func:`bidirectional_unroll`, which
-  :func:`jaxrnn.bidirectional_unroll` and :func:`jaxrnn.stacked_bidirectional_unroll`
-  use when both cells qualify): both directions over the same ``T`` steps in one
-  scan, the backward one over the input reversed within each length
-  (:func:`jaxrnn.masking.reverse_sequence`).
+  :func:`jaxrnn.bidirectional_unroll` uses when both cells qualify): both
+  directions in one scan, the backward one over the input reversed within each length.
 
-The lanes' products run as independent rank-2 GEMMs by default, or (``batched``)
-as one ``[L, B, *] x [L, *, G]`` batched GEMM; on XLA:CPU the batched form, the
-stack's wavefront, and the hoisted input product all measured slower
-(bench/RESULTS.md, "Levers (issue 21)": ``python -m bench.wavefront``), so
-``jaxrnn.dynamic_unroll`` keeps a loop per layer for stacks.
-
-Masking is :mod:`jaxrnn.masking`'s, per layer and step, so the numbers equal the
-plain loops' (``tests/test_wavefront.py``): a layer's steps before its first
-(the wavefront's fill) and past its sequence's end are frozen and zero.
-Gradients (a ``custom_vjp``) are those of the loop-per-layer fused path
-(:func:`jaxrnn.fused.fused_unroll`), so backprop memory and speed are its.
+On XLA:CPU the stack's wavefront and the ``batched`` GEMM measured slower
+(bench/RESULTS.md, "Levers (issue 21)"), so ``dynamic_unroll`` keeps a loop
+per layer for stacks. Masking is :mod:`jaxrnn.masking`'s, so the numbers equal
+the plain loops' (``tests/test_wavefront.py``); gradients (a ``custom_vjp``)
+are those of the loop-per-layer fused path, with its memory and speed.
 """
 
 from __future__ import annotations
@@ -45,24 +32,20 @@ Array = jax.Array
 def stackable(cell: Cell, params: Params, *, training: Any = False) -> bool:
     """Whether :func:`stack_unroll` can run ``cell``.
 
-    True for a :func:`jaxrnn.stack_cells` of two or more layers that are each
-    ``"fused"`` (:func:`jaxrnn.unroll_path`) with no readout and the same
-    weight shapes and dtype from layer 1 up (layer 0's input size may differ).
-    ``jaxrnn.dynamic_unroll`` does not pick it: on XLA:CPU it measured slower
-    than a loop per layer (bench/RESULTS.md, "Levers (issue 21)").
-
-    Args:
-      cell: a :class:`~jaxrnn.Cell`.
-      params: its parameters (a stack's: one entry per layer).
-      training: the flag that will be passed to the unroller.
-
-    Returns:
-      Whether the stack runs as a wavefront.
+    True for a :func:`jaxrnn.stack_cells` of two or more ``"fused"`` layers
+    (:func:`jaxrnn.unroll_path`) with no readout and the same weight shapes
+    and dtype from layer 1 up (layer 0's input size may differ).
     """
     rec = cell.recurrence
     if fused.unroll_path(cell, params, training=training) != "fused" or not isinstance(rec, LayerStack):
         return False
-    return _stackable(rec.cells, params)
+    cells = rec.cells
+    if len(cells) < 2 or not same_recurrence(cells, params):
+        return False
+    shapes = {cell.recurrence.weights(p)[0].shape for cell, p in zip(cells[1:], params[1:])}  # type: ignore[union-attr]
+    _, wh, _ = cells[0].recurrence.weights(params[0])  # type: ignore[union-attr]
+    # layer l's input is layer l-1's output, which must be what its Wh multiplies (width K)
+    return shapes == {(wh.shape[0], wh.shape[1])} and cells[-1].output_size == wh.shape[0]
 
 
 def same_recurrence(cells: Any, params: Any) -> bool:
@@ -82,27 +65,14 @@ def same_recurrence(cells: Any, params: Any) -> bool:
     return len(whs) == 1 and len(bs) == 1 and xs == {weights[0][1].dtype}
 
 
-def _stackable(cells: tuple[Cell, ...], params: Any) -> bool:
-    if len(cells) < 2 or not same_recurrence(cells, params):
-        return False
-    shapes = {cell.recurrence.weights(p)[0].shape for cell, p in zip(cells[1:], params[1:])}  # type: ignore[union-attr]
-    _, wh, _ = cells[0].recurrence.weights(params[0])  # type: ignore[union-attr]
-    # layer l's input is layer l-1's output, which must be what its Wh multiplies (width K)
-    return shapes == {(wh.shape[0], wh.shape[1])} and cells[-1].output_size == wh.shape[0]
-
-
 def stack_unroll(
     cell: Cell, params: Params, xs: Array, state: State, lengths: Array | None, resets: Array | None = None
 ) -> tuple[State, Array]:
     """Run a stack for which :func:`stackable` holds over time-major ``xs``, masked, as a wavefront.
 
     Args:
-      cell: the :func:`jaxrnn.stack_cells` cell.
-      params: its parameters, one entry per layer.
-      xs: ``[T, B, F]`` inputs.
-      state: the stack's initial carry.
-      lengths: ``[B]`` ints, or None.
-      resets: ``[T, B]`` booleans (packed rows), or None.
+      cell, params: the :func:`jaxrnn.stack_cells` cell and its parameters, one entry per layer.
+      xs, state, lengths, resets: as in :func:`jaxrnn.fused.fused_unroll`.
 
     Returns:
       ``(final_state, outputs [T, B, K])``, the top layer's outputs.
@@ -134,17 +104,12 @@ def bidirectional_unroll(
     """Run a forward and a backward cell (:func:`same_recurrence`) over time-major ``xs`` in one loop.
 
     Args:
-      cells: ``(cell_fw, cell_bw)``, each ``"fused"``.
-      params: their parameters.
-      xs: ``[T, B, F]`` inputs, in the original time order.
-      states: the two initial carries.
-      lengths: ``[B]`` ints, or None.
-      resets: ``[T, B]`` booleans (packed rows), or None.
+      cells, params, states: ``(cell_fw, cell_bw)``, each ``"fused"``, their params and initial carries.
+      xs, lengths, resets: as in :func:`jaxrnn.fused.fused_unroll` (``xs`` in the original time order).
 
     Returns:
       ``((final_fw, final_bw), (outputs_fw, outputs_bw))``, outputs ``[T, B, K]``
-      in the original time order, as ``jaxrnn.dynamic_unroll`` (``reverse=True``
-      for the backward cell) gives them.
+      in the original time order, as ``dynamic_unroll`` (``reverse=True`` for the backward cell).
     """
     recs = tuple(c.recurrence for c in cells)
 
@@ -197,11 +162,8 @@ def _lanes(
     ``chained``: lane ``l`` reads lane ``l - 1``'s output and runs step ``k - l``
     at tick ``k`` (a stack; ``inputs`` holds layer 0's only); otherwise lane
     ``l`` reads ``inputs[l]`` at step ``k``. Each lane's product is
-    ``[input, h] @ [Wx; Wh]`` as in :mod:`jaxrnn.fused`: with ``batched`` all
-    lanes' products are one ``[L, B, *] x [L, *, G]`` batched GEMM (the input
-    products of the lanes that read ``inputs`` hoisted out of the loop, so all
-    lanes have one shape), otherwise ``L`` independent rank-2 GEMMs (faster on
-    XLA:CPU, whose rank-3 dots are slow: bench/RESULTS.md).
+    ``[input, h] @ [Wx; Wh]``, as ``L`` rank-2 GEMMs or, ``batched``, one
+    ``[L, B, *] x [L, *, G]`` batched GEMM (the input lanes' products hoisted).
 
     Returns:
       The final states and the top lane's ``[T, B, K]`` outputs (chained) or a tuple of every lane's.

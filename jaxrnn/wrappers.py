@@ -1,8 +1,7 @@
 """Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract.
 
-A wrapper that leaves the recurrence alone passes the cell's
-:class:`~jaxrnn.cells.Recurrence` through (composing its ``readout``), so the
-wrapped cell keeps ``dynamic_unroll``'s fast path (:func:`jaxrnn.unroll_path`).
+A wrapper that leaves the recurrence alone passes the cell's :class:`~jaxrnn.cells.Recurrence`
+through (composing its ``readout``), keeping the fast path (:func:`jaxrnn.unroll_path`).
 """
 
 from __future__ import annotations
@@ -20,55 +19,45 @@ from jaxrnn.layers import dense
 Array = jax.Array
 
 
-def _layer_key(key: Array | None, index: int) -> Array | None:
-    return None if key is None else jax.random.fold_in(key, index)
-
-
-def _flatten_state(state: Any) -> Array:
-    return jnp.concatenate(jax.tree.leaves(state), axis=-1)
-
-
-def _unflatten_state(flat: Array, like: Any) -> Any:
-    leaves, treedef = jax.tree.flatten(like)
-    splits = np.cumsum([leaf.shape[-1] for leaf in leaves])[:-1].tolist()
-    return jax.tree.unflatten(treedef, jnp.split(flat, splits, axis=-1))
-
-
 def _with_readout(
-    cell: Cell, params_of: Callable[[Params], Params], readout: Callable, apply: Callable
-) -> Recurrence | None:
-    """The recurrence seen from a wrapper (its params and ``apply``), with ``readout(params, x, y)`` added."""
+    cell: Cell, params_of: Callable[[Params], Params], readout: Callable, **fields: Any
+) -> Cell:
+    """``cell`` (params ``params_of(params)``) with ``y = readout(params, x, y)`` after each step.
+
+    The cell's recurrence passes through, ``readout`` composed after its own.
+    """
+
+    def apply(params, state, x, *, key=None, training=False, time_step=0):
+        state, y = cell.apply(params_of(params), state, x, key=key, training=training, time_step=time_step)
+        return state, readout(params, x, y)
+
     rec = cell.recurrence
-    if not isinstance(rec, Recurrence):
-        return None
-    inner = rec.readout
+    if isinstance(rec, Recurrence):
+        inner = rec.readout
 
-    def composed(params, x, y):
-        return readout(params, x, y if inner is None else inner(params_of(params), x, y))
+        def composed(params, x, y):
+            return readout(params, x, y if inner is None else inner(params_of(params), x, y))
 
-    return rec._replace(weights=lambda params: rec.weights(params_of(params)), readout=composed, apply=apply)
+        weights = rec.weights
+        rec = rec._replace(weights=lambda params: weights(params_of(params)), readout=composed, apply=apply)
+    return cell._replace(apply=apply, recurrence=rec if isinstance(rec, Recurrence) else None, **fields)
 
 
 def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
     """Stack cells into a deep RNN (TF's ``MultiRNNCell``): layer l's output is layer l+1's input.
 
-    Layers may differ in kind and size; each reads the layer below's output
-    of the same step. When every layer declares its recurrence, the stack
-    does too (:class:`~jaxrnn.cells.LayerStack`): ``dynamic_unroll`` then runs
-    the fast path layer after layer.
+    Layers may differ in kind and size. When every layer declares its
+    recurrence, the stack does too (:class:`~jaxrnn.cells.LayerStack`).
 
     Args:
       cells: one cell per layer, bottom first.
-      state_is_tuple: True (default): the state is a tuple with one entry per
-        layer. False: the state is one array ``[batch, sum of state sizes]``,
-        the layers' state leaves concatenated on the last axis, bottom layer
-        first and, within a layer, in ``jax.tree.leaves`` order (for an LSTM:
-        ``c`` then ``h``, TF's ``LSTMStateTuple`` order).
+      state_is_tuple: True: the state is a tuple with one entry per layer.
+        False: one array ``[batch, sum of state sizes]``, the layers' state
+        leaves concatenated in ``jax.tree.leaves`` order, bottom layer first.
 
     Returns:
-      A :class:`Cell` whose params are a tuple with one entry per layer and
-      whose output is the top layer's output. Each layer receives its own
-      PRNG key (``fold_in(key, layer)``) when one is given.
+      A :class:`Cell` whose params are a tuple with one entry per layer, whose
+      output is the top layer's; layer ``l`` gets the key ``fold_in(key, l)``.
 
     >>> cell = stack_cells([jaxrnn.lstm_cell(4), jaxrnn.gru_cell(3)], state_is_tuple=False)
     >>> cell.state_size  # c (4) + h (4) + GRU h (3)
@@ -88,10 +77,13 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         if state_is_tuple:
             return tuple(state)
         like = tuple(jax.eval_shape(lambda c=c: c.zero_state(1, state.dtype)) for c in cells)
-        return _unflatten_state(state, like)
+        leaves, treedef = jax.tree.flatten(like)
+        splits = np.cumsum([leaf.shape[-1] for leaf in leaves])[:-1].tolist()
+        return jax.tree.unflatten(treedef, jnp.split(state, splits, axis=-1))
 
     def join(states):
-        return tuple(states) if state_is_tuple else _flatten_state(tuple(states))
+        # the flat state: the layers' state leaves concatenated on the last axis
+        return tuple(states) if state_is_tuple else jnp.concatenate(jax.tree.leaves(tuple(states)), axis=-1)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = []
@@ -101,13 +93,13 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         return tuple(params)
 
     def zero_state(batch_size: int, dtype: Any = jnp.float32):
-        state = tuple(cell.zero_state(batch_size, dtype) for cell in cells)
-        return state if state_is_tuple else _flatten_state(state)
+        return join(tuple(cell.zero_state(batch_size, dtype) for cell in cells))
 
     def apply(params, state, x, *, key=None, training=False, time_step=0):
         new_states = []
         for i, (cell, p, s) in enumerate(zip(cells, params, split(state))):
-            s, x = cell.apply(p, s, x, key=_layer_key(key, i), training=training, time_step=time_step)
+            layer_key = None if key is None else jax.random.fold_in(key, i)
+            s, x = cell.apply(p, s, x, key=layer_key, training=training, time_step=time_step)
             new_states.append(s)
         return join(new_states), x
 
@@ -151,18 +143,13 @@ def output_projection(
             "projection": layer.init(k_proj, cell.output_size, dtype),
         }
 
-    def apply(params, state, x, *, key=None, training=False, time_step=0):
-        state, y = cell.apply(params["cell"], state, x, key=key, training=training, time_step=time_step)
-        return state, layer.apply(params["projection"], y)
-
-    return Cell(
+    return _with_readout(
+        cell,
+        lambda params: params["cell"],
+        project,
         init=init,
-        zero_state=cell.zero_state,
-        apply=apply,
         output_size=output_size,
-        state_size=cell.state_size,
         input_size=lambda params: cell.input_size(params["cell"]),
-        recurrence=_with_readout(cell, lambda params: params["cell"], project, apply),
     )
 
 
@@ -192,14 +179,13 @@ def _drop_state(state: Any, key: Array, keep_prob: float, training: Any) -> Any:
     """Drop every state leaf except an LSTM's cell ``c`` (TF's default ``dropout_state_filter_visitor``)."""
     is_lstm = lambda s: isinstance(s, LSTMState)
     nodes, treedef = jax.tree.flatten(state, is_leaf=is_lstm)
-    out: list[Any] = []
-    for i, node in enumerate(nodes):
-        k = jax.random.fold_in(key, i)
+
+    def drop(node: Any, k: Array) -> Any:
         if is_lstm(node):
-            out.append(LSTMState(node.c, _drop(node.h, k, keep_prob, training)))
-        else:
-            out.append(_drop(node, k, keep_prob, training))
-    return jax.tree.unflatten(treedef, out)
+            return LSTMState(node.c, _drop(node.h, k, keep_prob, training))
+        return _drop(node, k, keep_prob, training)
+
+    return jax.tree.unflatten(treedef, [drop(n, jax.random.fold_in(key, i)) for i, n in enumerate(nodes)])
 
 
 def dropout(
@@ -211,39 +197,27 @@ def dropout(
 ) -> Cell:
     """Dropout on a cell's inputs, outputs and state (TF's ``DropoutWrapper``), active only when training.
 
-    Whether dropout is on is chosen at call time: the unrollers pass
-    ``training`` and one PRNG ``key`` to every step, so one model (one set of
-    params, one function) serves training (``training=True, key=k``) and
-    inference (``training=False``: the wrapper is the identity), unlike the
-    book's TF1 recipe that builds a second graph. Dropout is inverted: kept
-    units are scaled by ``1 / keep_prob``, so nothing changes at test time.
+    Whether dropout is on is chosen at call time from ``training`` (and the
+    ``key``) the unrollers pass to every step, so one model serves training
+    and inference (the identity), unlike the book's second TF1 graph. Dropout
+    is inverted: kept units are scaled by ``1 / keep_prob``.
 
-    Masks: each kind (input, state, output) gets ``fold_in(key, kind)``; per
-    step masks fold in ``time_step`` too, so the same key gives the same masks
-    under :func:`~jaxrnn.static_unroll` and :func:`~jaxrnn.dynamic_unroll`.
-    With ``variational=True`` the time step is not folded in: one mask per
-    sequence, reused at every step (Gal & Ghahramani 2016). State dropout is
-    applied to the new state a step returns (the next step's recurrent input)
-    and, as in TF, leaves an LSTM's cell ``c`` alone.
+    Masks: each kind (input, state, output) gets ``fold_in(key, kind)`` and,
+    unless ``variational`` (one mask per sequence, Gal & Ghahramani 2016),
+    ``time_step`` folded in, so static and dynamic unrolls draw the same masks.
+    State dropout applies to the new state a step returns and, as in TF,
+    leaves an LSTM's cell ``c`` alone.
 
     Args:
       cell: the wrapped cell; params and state are the cell's own.
-      input_keep_prob: probability in (0, 1] of keeping each input unit.
-      output_keep_prob: for each output unit ``[B, output_size]``.
-      state_keep_prob: for each state unit (except an LSTM's ``c``).
+      input_keep_prob, output_keep_prob, state_keep_prob: probabilities in
+        (0, 1] of keeping each input, output, state unit.
       variational: the same masks at every time step.
 
     Returns:
-      A :class:`Cell` with the wrapped cell's params, state and sizes, whose
-      recurrence holds at inference (``training=False``: the identity). Its
-      ``apply`` raises ``ValueError`` when ``training`` is on, some keep
-      probability is below 1 and no ``key`` was given.
-
-    >>> cell = dropout(jaxrnn.lstm_cell(8), output_keep_prob=0.5)
-    >>> params = cell.init(jax.random.key(0), 3)
-    >>> x = jnp.ones((2, 4, 3))
-    >>> train_out, _ = jaxrnn.dynamic_unroll(cell, params, x, training=True, key=jax.random.key(1))
-    >>> test_out, _ = jaxrnn.dynamic_unroll(cell, params, x)  # training=False: no dropout
+      A :class:`Cell` like ``cell`` whose recurrence holds at inference; its
+      ``apply`` raises ``ValueError`` when training with some keep probability
+      below 1 and no ``key``.
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell; got {type(cell).__name__}")
@@ -286,14 +260,12 @@ def dropout(
 def residual(cell: Cell) -> Cell:
     """Add each step's input to its output (TF's ``ResidualWrapper``; the GNMT-style deep stacks).
 
-    ``y(t) = cell(x(t)) + x(t)``; the state is the cell's, untouched, and
-    the cell's recurrence passes through (the skip becomes its readout).
-
     Args:
       cell: the wrapped cell; its ``output_size`` must equal the input size.
 
     Returns:
-      A :class:`Cell` with the wrapped cell's params, state and sizes.
+      A :class:`Cell` with ``y(t) = cell(x(t)) + x(t)`` and the cell's params,
+      state and sizes; its recurrence passes through (the skip as readout).
 
     Raises:
       ValueError: from ``init`` when ``input_size != cell.output_size``.
@@ -309,12 +281,7 @@ def residual(cell: Cell) -> Cell:
             )
         return cell.init(key, input_size, dtype)
 
-    def apply(params, state, x, *, key=None, training=False, time_step=0):
-        state, y = cell.apply(params, state, x, key=key, training=training, time_step=time_step)
-        return state, y + x.astype(y.dtype)
-
     def skip(params, x, y):
         return y + x.astype(y.dtype)
 
-    recurrence = _with_readout(cell, lambda params: params, skip, apply)
-    return cell._replace(init=init, apply=apply, recurrence=recurrence)
+    return _with_readout(cell, lambda params: params, skip, init=init)

@@ -1,11 +1,9 @@
 """PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` state dicts to and from jaxrnn cells.
 
-PyTorch stores ``weight_ih_l{k}[_reverse]: [G*H, F]``, ``weight_hh_l{k}: [G*H, H]``
-(``[4H, P]`` with ``proj_size``), ``bias_ih_l{k}``, ``bias_hh_l{k}: [G*H]`` and,
-with ``proj_size``, ``weight_hr_l{k}: [P, H]``. Gate orders: LSTM i, f, g, o
-(jaxrnn's own), GRU r, z, n with the reset gate applied after the recurrent
-matmul (jaxrnn ``gru_cell(reset_after=True)``). PyTorch's LSTM has no forget
-bias, so imports use ``forget_bias=0.0``.
+PyTorch stores ``weight_ih_l{k}[_reverse]: [G*H, F]``, ``weight_hh_l{k}: [G*H, H or P]``,
+``bias_ih_l{k}``, ``bias_hh_l{k}: [G*H]`` and, with ``proj_size``, ``weight_hr_l{k}: [P, H]``.
+Gate orders: LSTM i, f, g, o (jaxrnn's), GRU r, z, n as ``gru_cell(reset_after=True)``.
+PyTorch's LSTM has no forget bias: imports use ``forget_bias=0.0``.
 """
 
 from __future__ import annotations
@@ -85,15 +83,12 @@ def from_torch(state_dict: Any, kind: str, *, dtype: Any = None) -> Any:
       dtype: parameter dtype; default keeps the state dict's dtype.
 
     Returns:
-      Unidirectional: ``(cell, params)``: one cell for one layer, else
-      ``stack_cells`` of the layers with a tuple of params. Bidirectional: a
-      list with one ``((cell_fw, cell_bw), (params_fw, params_bw))`` per layer,
-      for :func:`jaxrnn.bidirectional_unroll`; concatenate the two outputs on
-      the last axis to feed the next layer, as PyTorch does.
+      Unidirectional: ``(cell, params)``, ``stack_cells`` of the layers for
+      more than one. Bidirectional: a list with one ``((cell_fw, cell_bw),
+      (params_fw, params_bw))`` per layer, for :func:`jaxrnn.bidirectional_unroll`.
 
     Raises:
-      ValueError: unknown ``kind``, missing keys, unexpected keys or wrong shapes,
-        naming the key.
+      ValueError: unknown ``kind``, missing or unexpected keys, wrong shapes.
 
     >>> cell, params = from_torch(torch.nn.LSTM(3, 5).state_dict(), "lstm")  # doctest: +SKIP
     """
@@ -114,19 +109,16 @@ def from_torch(state_dict: Any, kind: str, *, dtype: Any = None) -> Any:
         raise ValueError("state_dict has no weight_ih_l0 / weight_hh_l0 keys; got an empty state dict")
     num_layers = max(layers) + 1
     if reverse:
-        out = []
-        for layer in range(num_layers):
-            cell_fw, p_fw = _import_layer(sd, kind, layer, "", dtype)
-            cell_bw, p_bw = _import_layer(sd, kind, layer, "_reverse", dtype)
-            out.append(((cell_fw, cell_bw), (p_fw, p_bw)))
-        return out
+        pairs = [[_import_layer(sd, kind, i, s, dtype) for s in ("", "_reverse")] for i in range(num_layers)]
+        return [((fw[0], bw[0]), (fw[1], bw[1])) for fw, bw in pairs]
     imported = [_import_layer(sd, kind, layer, "", dtype) for layer in range(num_layers)]
     if num_layers == 1:
         return imported[0]
     return stack_cells([c for c, _ in imported]), tuple(p for _, p in imported)
 
 
-def _export_layer(params: Any, kind: str, suffix: str, forget_bias: float) -> dict[str, np.ndarray]:
+def _export_layer(params: Any, kind: str, name: str, forget_bias: float) -> dict[str, np.ndarray]:
+    """One direction of one layer as PyTorch arrays, ``name`` e.g. ``"_l0_reverse"``."""
     if not isinstance(params, dict) or not {"Wx", "Wh", "b"} <= set(params):
         raise ValueError(f"params must be a jaxrnn cell's dict with Wx, Wh, b; got {type(params).__name__}")
     unsupported = sorted(k for k in params if k.startswith("peephole"))
@@ -146,7 +138,7 @@ def _export_layer(params: Any, kind: str, suffix: str, forget_bias: float) -> di
     out = {"weight_ih": wx.T, "weight_hh": wh.T, "bias_ih": b_ih, "bias_hh": b_hh}
     if "W_proj" in params:
         out["weight_hr"] = np.asarray(params["W_proj"]).T
-    return {f"{k}_l{{layer}}{suffix}": np.ascontiguousarray(v) for k, v in out.items()}
+    return {f"{k}{name}": np.ascontiguousarray(v) for k, v in out.items()}
 
 
 def to_torch(params: Any, kind: str, *, bidirectional: bool = False, forget_bias: float = 0.0) -> dict:
@@ -169,16 +161,9 @@ def to_torch(params: Any, kind: str, *, bidirectional: bool = False, forget_bias
     layers = [params] if isinstance(params, dict) else list(params)
     out: dict[str, Any] = {}
     for layer, p in enumerate(layers):
-        if bidirectional:
-            if not (isinstance(p, (tuple, list)) and len(p) == 2):
-                raise ValueError(f"params[{layer}] must be a (params_fw, params_bw) pair when bidirectional")
-            pieces = [
-                _export_layer(p[0], kind, "", forget_bias),
-                _export_layer(p[1], kind, "_reverse", forget_bias),
-            ]
-        else:
-            pieces = [_export_layer(p, kind, "", forget_bias)]
-        for piece in pieces:
-            for k, v in piece.items():
-                out[k.format(layer=layer)] = torch.from_numpy(np.array(v))
+        if bidirectional and not (isinstance(p, (tuple, list)) and len(p) == 2):
+            raise ValueError(f"params[{layer}] must be a (params_fw, params_bw) pair when bidirectional")
+        for p_d, suffix in zip(p, ("", "_reverse")) if bidirectional else [(p, "")]:
+            for k, v in _export_layer(p_d, kind, f"_l{layer}{suffix}", forget_bias).items():
+                out[k] = torch.from_numpy(np.array(v))
     return out

@@ -1,20 +1,16 @@
 """A deep RNN with one layer per device, scheduled as a wavefront (pipeline) over time.
 
-The book pins layer l of a ``MultiRNNCell`` to GPU l; each GPU then waits for
-the layer below. Here the L layers run under ``jax.shard_map`` along a
-``layer`` mesh axis, and at tick k device l runs layer l on time step
-``t = k - l`` and sends its output to device l+1 with ``lax.ppermute``::
+The book pins layer l of a ``MultiRNNCell`` to GPU l, each waiting for the
+layer below. Here the L layers run under ``jax.shard_map`` along a mesh axis;
+at tick k device l runs layer l on step ``t = k - l`` and sends its output to
+device l+1 with ``lax.ppermute``::
 
     tick k:    0    1    2    3    4  ...
     device 0:  t0   t1   t2   t3   t4
     device 1:       t0   t1   t2   t3
     device 2:            t0   t1   t2
 
-After a warm-up of L-1 ticks all devices work at once; T steps take
-``T + L - 1`` ticks instead of ``T * L`` layer-steps on one device. Outputs,
-final states and gradients equal :func:`jaxrnn.stack_cells` unrolled with
-:func:`jaxrnn.dynamic_unroll` (same ``sequence_length`` masking, ``reverse``,
-and per-layer keys ``fold_in(key, l)``).
+so T steps take ``T + L - 1`` ticks instead of ``T * L`` layer-steps.
 """
 
 from __future__ import annotations
@@ -40,11 +36,7 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
     if isinstance(cells, Cell):
         raise TypeError("cells must be the list of layer cells given to stack_cells, not one Cell")
     cells = tuple(cells)
-    if len(cells) < 1:
-        raise ValueError("cells must be a non-empty sequence of jaxrnn cells; got an empty sequence")
-    for i, cell in enumerate(cells):
-        if not isinstance(cell, Cell):
-            raise TypeError(f"cells[{i}] must be a jaxrnn Cell; got {type(cell).__name__}")
+    stack_cells(cells)  # its checks: a non-empty sequence of cells
     if len(cells) != num_devices:
         more = " (more layers than devices: the pipeline needs one device per layer)"
         raise ValueError(
@@ -58,6 +50,7 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
         raise ValueError(
             f"params must be a tuple with one entry per layer ({len(cells)}), from stack_cells; got {got}"
         )
+    ref = jax.tree.map(lambda a: (a.shape, a.dtype), params[-1])
     for i in range(1, len(cells)):
         if cells[i].output_size != cells[0].output_size or cells[i].state_size != cells[0].state_size:
             raise ValueError(
@@ -65,8 +58,6 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
                 f"cells[0] has output_size={cells[0].output_size}, state_size={cells[0].state_size}; "
                 f"cells[{i}] has output_size={cells[i].output_size}, state_size={cells[i].state_size}"
             )
-    ref = jax.tree.map(lambda a: (a.shape, a.dtype), params[-1])
-    for i in range(1, len(cells)):
         got = jax.tree.map(lambda a: (a.shape, a.dtype), params[i])
         if not _checks.same_structure(params[i], params[-1]) or got != ref:
             raise ValueError(
@@ -92,10 +83,10 @@ def pipelined_unroll(
 ) -> tuple[Array, State]:
     """Unroll ``stack_cells(cells)`` with layer l's params and compute on device l of ``mesh[axis]``.
 
-    Same meaning and numbers as ``dynamic_unroll(stack_cells(cells), params, inputs, ...)``;
-    differentiable (``ppermute`` transposes to the reverse permutation, so the
-    backward pass is pipelined too). Layers above the first must share one kind
-    and size; each may still be its own cell (e.g. a different activation).
+    Same meaning and numbers as ``dynamic_unroll(stack_cells(cells), params, inputs, ...)``
+    (per-layer keys ``fold_in(key, l)``); the backward pass is pipelined too
+    (``ppermute`` transposes to the reverse permutation). Layers above the
+    first must share one kind and size (they may differ, e.g. in activation).
 
     Args:
       cells: the L layer cells, bottom first (what was given to ``stack_cells``).
@@ -112,9 +103,8 @@ def pipelined_unroll(
       zero past each length), final state a tuple of L layer states.
 
     Raises:
-      ValueError, TypeError: when the axis is missing or its size is not L
-        (e.g. more layers than devices), on mismatched layers, and on the same
-        bad inputs as :func:`jaxrnn.dynamic_unroll`; all before tracing.
+      ValueError, TypeError: before tracing, when the axis is missing or its size is not L,
+        on mismatched layers, and on the bad inputs :func:`jaxrnn.dynamic_unroll` rejects.
     """
     num_devices = check_mesh_axis(mesh, axis)
     cells = _check_cells(cells, params, num_devices, axis)
@@ -165,12 +155,9 @@ def pipelined_unroll(
         def tick(carry, k):
             s, x_in = carry
             t = (k - layer).astype(jnp.int32)
-            if len(distinct) == 1:
-                new_s, y = run_layer(distinct[0], p, s, x_in, t)
-            else:
-                # each device takes only its own layer's branch: layers may be different cells of one shape
-                branches = [lambda p, s, x, t, c=c: run_layer(c, p, s, x, t) for c in distinct]
-                new_s, y = lax.switch(jnp.asarray(branch_of)[layer], branches, p, s, x_in, t)
+            # each device takes only its own layer's branch (a direct call when all layers are one cell)
+            branches = [lambda p, s, x, t, c=c: run_layer(c, p, s, x, t) for c in distinct]
+            new_s, y = lax.switch(jnp.asarray(branch_of)[layer], branches, p, s, x_in, t)
             # a layer idles before its wave arrives and after it passes; padding freezes as in dynamic_rnn
             new_s, y = masking.masked_step((t >= 0) & (t < lens), new_s, s, y)
             x_next = lax.ppermute(y, axis, perm=[(i, i + 1) for i in range(num_layers - 1)])

@@ -23,31 +23,15 @@ def place_params(params: Params, device: Any) -> Params:
 
 
 def device_cell(cell: Cell, device: Any) -> Cell:
-    """Wrap ``cell`` so its parameters live on ``device`` and its step runs there.
+    """Put ``cell``'s params and step on ``device`` (the book's ``DeviceCellWrapper``).
 
-    The book (ch. 14, "Distributing a Deep RNN Across Multiple GPUs") writes a
-    ``DeviceCellWrapper`` whose ``__call__`` runs the cell inside
-    ``with tf.device(device)`` and builds::
-
-        devices = ["/gpu:0", "/gpu:1", "/gpu:2"]
-        cells = [DeviceCellWrapper(dev, tf.nn.rnn_cell.BasicRNNCell(num_units=n_neurons))
-                 for dev in devices]
-        multi_layer_cell = tf.nn.rnn_cell.MultiRNNCell(cells)
-
-    The jaxrnn equivalent is::
-
-        devices = jax.devices()[:3]
-        cell = jaxrnn.stack_cells([jaxrnn.device_cell(jaxrnn.basic_cell(n), d) for d in devices])
-
-    ``init`` commits the layer's parameters to ``device``; ``apply`` moves
-    its input and state there first, so JAX's
-    computation-follows-data rule runs the layer on that device and the
-    output moves to the next layer's device. This holds when the cell runs
-    op by op (outside ``jit``, e.g. ``static_unroll`` called eagerly), which is
-    the book's placement model. One ``jit`` program runs on one device set
-    chosen by XLA, so inside ``jit`` the placement is not honoured; use
-    :func:`jaxrnn.pipelined_unroll` to keep every device busy at once (the
-    wrapper above makes each GPU wait for the layer below, as the book's does).
+    The book's ``MultiRNNCell([DeviceCellWrapper(dev, BasicRNNCell(n)) for dev in devices])``
+    becomes ``jaxrnn.stack_cells([jaxrnn.device_cell(jaxrnn.basic_cell(n), d) for d in devices])``.
+    ``init`` commits the params to ``device`` and ``apply`` moves its input and
+    state there, so JAX's computation-follows-data rule runs the layer there
+    when the cell runs op by op (outside ``jit``, the book's placement model);
+    one ``jit`` program runs where XLA places it. :func:`jaxrnn.pipelined_unroll`
+    keeps every device busy at once (here each waits for the layer below).
 
     Args:
       cell: the wrapped cell.
