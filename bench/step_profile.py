@@ -13,12 +13,15 @@ process and timed taking turns; read the ratios to ``full`` on a shared machine:
 * ``bare loop``: the loop carrying the state and adding ``x[:, :1] * b[:H]``, nothing else.
 * ``forward`` (training rows): the training step's forward pass alone, with the residuals its
   backward reads (``jax.vjp``'s forward); the backward's share is ``1 - forward``.
-* with ``--levers``, for the LSTM rows: the gate-math forms of issue 21's lever b/c
-  (:data:`LSTM_GATE_FORMS`, each on the fused path, forward and backward) and, for the inference
-  rows, the no-residual forward's GEMM forms (lever a: :func:`forward_forms`).
+* with ``--levers``, for the LSTM rows: other forms of the gate math (issue 21's levers b and c,
+  :data:`LSTM_GATE_FORMS`, each on the fused path, forward and backward; ``four passes`` is the
+  library's form before lever b) and, for ``lstm_infer``, the no-residual forward's GEMM forms
+  (lever a: :func:`forward_forms`); for the GRU, one sigmoid over ``[r, u]``
+  (:func:`gru_one_sigmoid_cell`).
 
-The parts overlap (an elementwise pass can run while a GEMM waits for memory), so the fractions need
-not add to 1. "% of peak": the row's matmul FLOPs (``bench.peers.flops``) over the measured peak
+Fractions are medians over rounds of each round's variant time / ``full`` time. The parts overlap
+(an elementwise pass can run while a GEMM waits for memory), so the fractions need not add to 1.
+"% of peak": the row's matmul FLOPs (``bench.peers.flops``) over the measured peak
 (``gemm only``: the same FLOPs in that variant's time, the GEMMs' own efficiency).
 
 Run: ``python -m bench.step_profile [--workloads lstm_infer,gru_train] [--repeats 9] [--levers]
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,29 +136,25 @@ def bare_loop_cell(kind: str, h: int) -> Cell:
 
 
 def _lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
-    """An LSTM ``combine`` computing the library's gate equations in another form (levers b and c)."""
+    """An LSTM ``combine`` computing ``jaxrnn.lstm_cell``'s gate equations in another form (levers b, c).
+
+    The library's own form is one sigmoid over all 4H columns with ``tanh(g) = 2 sigmoid(2g) - 1``.
+    """
 
     def sigmoid_by_tanh(v):
         return 0.5 * jnp.tanh(0.5 * v) + 0.5
 
     def combine(xz, hz, state):
         z = xz + hz
-        h = state.c.shape[-1]
-        ones = jnp.ones((h,), z.dtype)
-        zeros = jnp.zeros((h,), z.dtype)
-        if form == "one sigmoid":
-            # tanh(g) = 2 sigmoid(2g) - 1: one sigmoid over all 4H columns, the i, f, g, o layout unchanged
-            scale = jnp.concatenate([ones, ones, 2 * ones, ones])
-            shift = jnp.concatenate([zeros, forget_bias * ones, zeros, zeros])
-            i, f, g, o = jnp.split(jax.nn.sigmoid(z * row(scale, z) + row(shift, z)), 4, axis=-1)
-            g = 2 * g - 1
-        elif form == "one tanh":
+        if form == "one tanh":
             # sigmoid(v) = (tanh(v / 2) + 1) / 2: one tanh over all 4H columns
-            scale = jnp.concatenate([0.5 * ones, 0.5 * ones, ones, 0.5 * ones])
-            shift = jnp.concatenate([zeros, 0.5 * forget_bias * ones, zeros, zeros])
+            h = state.c.shape[-1]
+            scale = jnp.repeat(jnp.array([0.5, 0.5, 1, 0.5], z.dtype), h)
+            shift = jnp.repeat(jnp.array([0, 0.5 * forget_bias, 0, 0], z.dtype), h)
             i, f, g, o = jnp.split(jnp.tanh(z * row(scale, z) + row(shift, z)), 4, axis=-1)
             i, f, o = 0.5 * i + 0.5, 0.5 * f + 0.5, 0.5 * o + 0.5
         else:
+            # a pass per gate (the library's form before issue 21's lever b)
             sig = sigmoid_by_tanh if form == "sigmoid by tanh" else jax.nn.sigmoid
             zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
             i, f, g, o = sig(zi), sig(zf + forget_bias), jnp.tanh(zg), sig(zo)
@@ -165,7 +165,7 @@ def _lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     return combine
 
 
-LSTM_GATE_FORMS = ("one sigmoid", "one tanh", "sigmoid by tanh")
+LSTM_GATE_FORMS = ("four passes", "one tanh", "sigmoid by tanh")
 
 
 def lstm_gate_form_cell(form: str, h: int) -> Cell:
@@ -181,9 +181,25 @@ def lstm_gate_form_cell(form: str, h: int) -> Cell:
     return _like(full, apply, rec)
 
 
+def gru_one_sigmoid_cell(h: int) -> Cell:
+    """``jaxrnn.gru_cell(h, reset_after=True)`` with one sigmoid over the contiguous ``[r, u]`` columns."""
+    full = library_cell("gru", h)
+
+    def apply(params, h_prev, x, *, key=None, training=False, time_step=0):
+        xz = matmul(x, params["Wx"])
+        hh = matmul(h_prev, params["Wh"])
+        xz, hh = xz + row(params["b"], xz), hh + row(params["bh"], hh)
+        r, u = jnp.split(jax.nn.sigmoid(xz[:, : 2 * h] + hh[:, : 2 * h]), 2, axis=-1)
+        new = u * h_prev + (1 - u) * jnp.tanh(xz[:, 2 * h :] + r * hh[:, 2 * h :])
+        return new, new
+
+    return _like(full, apply)
+
+
 def forward_forms(b: int, t: int, f: int, h: int, x: Array) -> dict[str, Callable[[], Any]]:
     """Lever a: the no-residual LSTM forward as ``lax.scan`` loops with three GEMM forms, ready to time.
 
+    ``library``: ``jaxrnn.dynamic_unroll`` timed the same way (the input an argument, not a constant);
     ``concat``: one ``[x, h] @ [Wx; Wh]`` per step (what ``jaxrnn.fused`` runs); ``two GEMMs``:
     ``x @ Wx + h @ Wh`` per step; ``x Wx hoisted``: one ``[T B, F] x [F, 4H]`` GEMM before the loop,
     ``h @ Wh`` in it. The gate math is the library cell's ``combine``.
@@ -194,6 +210,8 @@ def forward_forms(b: int, t: int, f: int, h: int, x: Array) -> dict[str, Callabl
 
     def loop(form):
         def run(p, xs):
+            if form == "library":
+                return jaxrnn.dynamic_unroll(cell, p, xs)[0]
             wx, wh, bias = p["Wx"], p["Wh"], p["b"]
             xs = jnp.swapaxes(xs, 0, 1)
             if form == "x Wx hoisted":
@@ -212,12 +230,13 @@ def forward_forms(b: int, t: int, f: int, h: int, x: Array) -> dict[str, Callabl
                     xz, hz = x_t, state.h @ wh
                 return combine(xz, hz, state)
 
-            return lax.scan(body, cell.zero_state(b, xs.dtype), xs)[1]
+            return jnp.swapaxes(lax.scan(body, cell.zero_state(b, xs.dtype), xs)[1], 0, 1)
 
         compiled = jax.jit(run).lower(params, x).compile()
         return lambda: _timing.block(compiled(params, x))
 
-    return {f"forward: {form}": loop(form) for form in ("concat", "two GEMMs", "x Wx hoisted")}
+    forms = ("library", "concat", "two GEMMs", "x Wx hoisted")
+    return {f"forward: {form}": loop(form) for form in forms}
 
 
 VARIANTS = {"gemm only": gemm_only_cell, "gates only": gates_only_cell, "bare loop": bare_loop_cell}
@@ -249,6 +268,8 @@ def workload_runs(
             runs[f"gates: {form}"] = step(lambda n, form=form: lstm_gate_form_cell(form, n))
         if not train and kind == "lstm":
             runs.update(forward_forms(b, t, f, h, x))
+    if levers and kind == "gru":
+        runs["gates: one sigmoid"] = step(gru_one_sigmoid_cell)
     shape = dict(kind=kind, batch=b, time=t, features=f, hidden=h, train=train)
     return runs, shape
 
@@ -267,13 +288,17 @@ def profile(
         runs, shape = workload_runs(name, hidden, time, levers)
         times = _timing.interleaved(runs, repeats, warmup=1)
         ms = {v: _timing.median_ms(ts) for v, ts in times.items()}
+        # each round's variant time over the same round's full time, then the median over rounds:
+        # steadier than a ratio of medians when the load changes during the run
+        paired = {v: statistics.median(a / b for a, b in zip(ts, times["full"])) for v, ts in times.items()}
         work = peers.flops(shape["kind"], shape["batch"], shape["time"], shape["features"], shape["hidden"],
                            shape["train"])  # fmt: skip
         results[name] = {
             "shape": shape,
             "flops": work,
             "ms": ms,
-            "fraction": {v: m / ms["full"] for v, m in ms.items()},
+            "fraction": paired,
+            "fraction_of_medians": {v: m / ms["full"] for v, m in ms.items()},
             "percent_of_peak": {v: 100 * work / (ms[v] * 1e-3) / 1e9 / peak for v in ("full", "gemm only")},
         }
     return results

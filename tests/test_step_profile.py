@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from numpy_reference import dynamic_rnn, lstm_step, np64, sigmoid
+from numpy_reference import dynamic_rnn, gru_step, lstm_step, np64, sigmoid
 
 import jaxrnn
 from bench import peers, step_profile
@@ -122,6 +122,16 @@ def test_lstm_gate_forms_equal_the_lstm_in_float64(x64, form):
     numeric = (loss(1) - loss(-1)) / (2 * eps)
     analytic = sum(float(jnp.vdot(grads[k], direction[k])) for k in grads)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
+
+
+def test_gru_one_sigmoid_is_the_reset_after_gru():
+    params, x = _inputs("gru")
+    out = np.asarray(jaxrnn.dynamic_unroll(step_profile.gru_one_sigmoid_cell(H), params, x)[0])
+    p = np64(params)
+    want, _ = dynamic_rnn(
+        lambda h, x_t: gru_step(p, h, x_t, reset_after=True), np.zeros((B, H)), np.asarray(x, np.float64)
+    )
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
 
 
 def test_script_runs_and_fractions_are_positive(tmp_path, capsys):
