@@ -14,10 +14,9 @@ process and timed taking turns; read the ratios to ``full`` on a shared machine:
 * ``forward`` (training rows): the training step's forward pass alone, with the residuals its
   backward reads (``jax.vjp``'s forward); the backward's share is ``1 - forward``.
 * with ``--levers``, for the LSTM rows: other forms of the gate math (issue 21's levers b and c,
-  :data:`LSTM_GATE_FORMS`, each on the fused path, forward and backward; ``four passes`` is the
-  library's form before lever b) and, for ``lstm_infer``, the no-residual forward's GEMM forms
-  (lever a: :func:`forward_forms`); for the GRU, one sigmoid over ``[r, u]``
-  (:func:`gru_one_sigmoid_cell`).
+  :data:`LSTM_GATE_FORMS`, each on the fused path, forward and backward) and, for ``lstm_infer``,
+  the no-residual forward's GEMM forms (lever a: :func:`forward_forms`); for the GRU, one sigmoid
+  over ``[r, u]`` (:func:`gru_one_sigmoid_cell`).
 
 Fractions are medians over rounds of each round's variant time / ``full`` time. The parts overlap
 (an elementwise pass can run while a GEMM waits for memory), so the fractions need not add to 1.
@@ -135,29 +134,32 @@ def bare_loop_cell(kind: str, h: int) -> Cell:
     return _like(full, apply)
 
 
-def _lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
+def lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     """An LSTM ``combine`` computing ``jaxrnn.lstm_cell``'s gate equations in another form (levers b, c).
 
-    The library's own form is one sigmoid over all 4H columns with ``tanh(g) = 2 sigmoid(2g) - 1``.
+    The library's own form is a sigmoid or tanh per gate block.
     """
-
-    def sigmoid_by_tanh(v):
-        return 0.5 * jnp.tanh(0.5 * v) + 0.5
 
     def combine(xz, hz, state):
         z = xz + hz
-        if form == "one tanh":
+        h = state.c.shape[-1]
+        if form == "one sigmoid":
+            # tanh(g) = 2 sigmoid(2g) - 1: one sigmoid over all 4H columns, the i, f, g, o layout unchanged
+            scale = jnp.repeat(jnp.array([1, 1, 2, 1], z.dtype), h)
+            shift = jnp.repeat(jnp.array([0, forget_bias, 0, 0], z.dtype), h)
+            i, f, g, o = jnp.split(jax.nn.sigmoid(z * row(scale, z) + row(shift, z)), 4, axis=-1)
+            g = 2 * g - 1
+        elif form == "one tanh":
             # sigmoid(v) = (tanh(v / 2) + 1) / 2: one tanh over all 4H columns
-            h = state.c.shape[-1]
             scale = jnp.repeat(jnp.array([0.5, 0.5, 1, 0.5], z.dtype), h)
             shift = jnp.repeat(jnp.array([0, 0.5 * forget_bias, 0, 0], z.dtype), h)
             i, f, g, o = jnp.split(jnp.tanh(z * row(scale, z) + row(shift, z)), 4, axis=-1)
             i, f, o = 0.5 * i + 0.5, 0.5 * f + 0.5, 0.5 * o + 0.5
         else:
-            # a pass per gate (the library's form before issue 21's lever b)
-            sig = sigmoid_by_tanh if form == "sigmoid by tanh" else jax.nn.sigmoid
+            # "sigmoid by tanh": the library's pass per gate with sigmoid(v) = (tanh(v / 2) + 1) / 2
             zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
-            i, f, g, o = sig(zi), sig(zf + forget_bias), jnp.tanh(zg), sig(zo)
+            i, f, o = (0.5 * jnp.tanh(0.5 * v) + 0.5 for v in (zi, zf + forget_bias, zo))
+            g = jnp.tanh(zg)
         c = f * state.c + i * g
         h_new = o * jnp.tanh(c)
         return LSTMState(c, h_new), h_new
@@ -165,13 +167,13 @@ def _lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     return combine
 
 
-LSTM_GATE_FORMS = ("four passes", "one tanh", "sigmoid by tanh")
+LSTM_GATE_FORMS = ("one sigmoid", "one tanh", "sigmoid by tanh")
 
 
 def lstm_gate_form_cell(form: str, h: int) -> Cell:
     """``jaxrnn.lstm_cell(h)`` with its gate math in ``form`` (:data:`LSTM_GATE_FORMS`), on the fused path."""
     full = library_cell("lstm", h)
-    combine = _lstm_gates(form)
+    combine = lstm_gates(form)
     rec = Recurrence(_weights, lambda s: s.h, combine)
 
     def apply(params, state, x, *, key=None, training=False, time_step=0):
