@@ -137,7 +137,8 @@ def bare_loop_cell(kind: str, h: int) -> Cell:
 def lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     """An LSTM ``combine`` computing ``jaxrnn.lstm_cell``'s gate equations in another form (levers b, c).
 
-    The library's own form is a sigmoid or tanh per gate block.
+    The library's own form is one sigmoid over all 4H columns (``"one sigmoid"``, issue 21's lever b);
+    ``"four passes"`` is its form before that: a sigmoid or tanh per gate block.
     """
 
     def combine(xz, hz, state):
@@ -156,9 +157,12 @@ def lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
             i, f, g, o = jnp.split(jnp.tanh(z * row(scale, z) + row(shift, z)), 4, axis=-1)
             i, f, o = 0.5 * i + 0.5, 0.5 * f + 0.5, 0.5 * o + 0.5
         else:
-            # "sigmoid by tanh": the library's pass per gate with sigmoid(v) = (tanh(v / 2) + 1) / 2
+            # a pass per gate; "sigmoid by tanh" with sigmoid(v) = (tanh(v / 2) + 1) / 2
             zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
-            i, f, o = (0.5 * jnp.tanh(0.5 * v) + 0.5 for v in (zi, zf + forget_bias, zo))
+            if form == "four passes":
+                i, f, o = (jax.nn.sigmoid(v) for v in (zi, zf + forget_bias, zo))
+            else:
+                i, f, o = (0.5 * jnp.tanh(0.5 * v) + 0.5 for v in (zi, zf + forget_bias, zo))
             g = jnp.tanh(zg)
         c = f * state.c + i * g
         h_new = o * jnp.tanh(c)
@@ -167,7 +171,7 @@ def lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     return combine
 
 
-LSTM_GATE_FORMS = ("one sigmoid", "one tanh", "sigmoid by tanh")
+LSTM_GATE_FORMS = ("four passes", "one sigmoid", "one tanh", "sigmoid by tanh")
 
 
 def lstm_gate_form_cell(form: str, h: int) -> Cell:
