@@ -354,23 +354,16 @@ def lstm_cell(
 
     def equations(z, c_prev, peep=None):
         """The cell's equations on ``z = xz + hz``; ``peep``: the three peephole vectors or None."""
-        if peep is None:
-            # one sigmoid over all 4H columns, tanh(g) = 2 sigmoid(2g) - 1 (the i, f, g, o layout stays):
-            # on XLA:CPU 1.2-1.6x faster than a pass per gate (bench/RESULTS.md, "Levers (issue 21)")
-            scale = jnp.repeat(jnp.array([1, 1, 2, 1], z.dtype), num_units)
-            shift = jnp.repeat(jnp.array([0, forget_bias, 0, 0], z.dtype), num_units)
-            i, f, g, o = jnp.split(jax.nn.sigmoid(z * row(scale, z) + row(shift, z)), 4, axis=-1)
-            c = f * c_prev + i * (2 * g - 1)
-        else:
-            zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        if peep is not None:
             zi = zi + row(peep[0], c_prev) * c_prev
             zf = zf + row(peep[1], c_prev) * c_prev
-            c = jax.nn.sigmoid(zf + forget_bias) * c_prev + jax.nn.sigmoid(zi) * jnp.tanh(zg)
+        c = jax.nn.sigmoid(zf + forget_bias) * c_prev + jax.nn.sigmoid(zi) * jnp.tanh(zg)
         if cell_clip is not None:
             c = jnp.clip(c, -cell_clip, cell_clip)
         if peep is not None:
-            o = jax.nn.sigmoid(zo + row(peep[2], c) * c)
-        return c, o * jnp.tanh(c)
+            zo = zo + row(peep[2], c) * c
+        return c, jax.nn.sigmoid(zo) * jnp.tanh(c)
 
     def combine(xz, hz, state):
         c, h = equations(xz + hz, state.c)
