@@ -3,8 +3,8 @@
 B64 T100 H256: a ``lax.scan`` whose step is only the gate math on ``z = [h, h, h, h] + x[:, :1] * b``
 (no GEMM, as ``bench.step_profile``'s ``gates only``), forward and ``jax.grad`` (autodiff of the scan),
 every form compiled in this one process and timed taking turns; each time over the library's form
-(one sigmoid over all 4H columns since issue 21's lever b; ``one sigmoid`` repeats it, a placebo),
-as the median over rounds of the per-round ratio.
+(a sigmoid or tanh per gate block; ``four passes`` repeats it, a placebo), as the median over rounds
+of the per-round ratio.
 
 Run: ``python -m bench.gate_forms [--repeats 41]``.
 """

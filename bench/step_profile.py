@@ -137,8 +137,8 @@ def bare_loop_cell(kind: str, h: int) -> Cell:
 def lstm_gates(form: str, forget_bias: float = 1.0) -> Callable:
     """An LSTM ``combine`` computing ``jaxrnn.lstm_cell``'s gate equations in another form (levers b, c).
 
-    The library's own form is one sigmoid over all 4H columns (``"one sigmoid"``, issue 21's lever b);
-    ``"four passes"`` is its form before that: a sigmoid or tanh per gate block.
+    The library's own form is a sigmoid or tanh per gate block; ``"four passes"`` repeats it (a placebo:
+    its ratio to ``full`` shows the noise).
     """
 
     def combine(xz, hz, state):
