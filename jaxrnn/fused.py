@@ -148,9 +148,9 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         return masking.masked_step(valid, new_state, state, y)
 
     def forward(wx, wh, b, xs, state, lengths, resets, keep):
-        # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
-        # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
-        concat = _same_dtype(xs, hidden(state), wx, wh, b)
+        # with the residuals kept, one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do (~7% faster
+        # on XLA:CPU); forward-only, the cell's two GEMMs are 8-11% faster (bench/RESULTS.md, lever a)
+        concat = keep and _same_dtype(xs, hidden(state), wx, wh, b)
         w = jnp.concatenate([wx, wh], axis=0) if concat else None
         if mdt is not None:
             # cast once per call, not once per step
