@@ -1,7 +1,8 @@
 """The fast path of ``dynamic_unroll``, for cells that declare an additive :class:`~jaxrnn.cells.Recurrence`.
 
-The forward pass runs one ``[x, h] @ [Wx; Wh]`` GEMM per step (equal to the
-cell's two up to float rounding) and, for inference with ``sequence_length``
+The forward pass runs one ``[x, h] @ [Wx; Wh]`` GEMM per step when it keeps
+residuals (equal to the cell's two up to float rounding), the cell's two
+without them, and, for inference with ``sequence_length``
 and ``unroll=1``, stops at the longest sequence's end. The backward pass is a
 custom VJP that does what cuDNN does: the reverse loop runs only what is
 sequential (the gates' VJP and ``dz @ Wh.T``); the weight gradients
