@@ -85,8 +85,13 @@ def _sgd(params: Any, grads: Any) -> Any:
     return jax.tree.map(lambda p, g: p - LR * g, params, grads)
 
 
-def _jax_step(apply: Callable, params: Any, x: jax.Array, labels: jax.Array | None, train: bool):
-    """Build a jitted step from ``apply(params, x) -> outputs [B, T, H]`` (or logits when labels)."""
+def _jax_step(
+    apply: Callable, params: Any, x: jax.Array, labels: jax.Array | None, train: bool, residuals: bool = False
+):
+    """Build a jitted step from ``apply(params, x) -> outputs [B, T, H]`` (or logits when labels).
+
+    ``residuals`` (with ``train``): the training step's forward pass alone, returning what its backward reads.
+    """
 
     def loss_fn(p):
         out = apply(p, x)
@@ -95,7 +100,12 @@ def _jax_step(apply: Callable, params: Any, x: jax.Array, labels: jax.Array | No
         logp = jax.nn.log_softmax(out)
         return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
 
-    if train:
+    if train and residuals:
+
+        def step(p):
+            return jax.vjp(loss_fn, p)
+
+    elif train:
 
         def step(p):
             loss, grads = jax.value_and_grad(loss_fn)(p)
@@ -110,7 +120,7 @@ def _jax_step(apply: Callable, params: Any, x: jax.Array, labels: jax.Array | No
     holder = {"p": params}
 
     def run():
-        if train:
+        if train and not residuals:
             holder["p"], loss = compiled(holder["p"])
             loss.block_until_ready()
         else:
@@ -137,16 +147,23 @@ def jaxrnn_impl(
     reset_after=True,
     window_rows=None,
     matmul_dtype=None,
+    make_cell=None,
+    residuals=False,
 ):
     """jaxrnn ``dynamic_unroll`` (time-major inside the scan, fused backward for LSTM and basic).
 
     ``window_rows`` (for ``bench.windows``) runs ``jaxrnn.fused.fused_unroll`` with that window instead;
-    ``matmul_dtype`` is passed to the cell (mixed precision).
+    ``matmul_dtype`` is passed to the cell (mixed precision); ``make_cell(h) -> Cell`` replaces the
+    cell (every layer's, for the multi-layer kinds) and ``residuals`` times the training step's forward
+    alone (both for ``bench.step_profile``).
     """
     if kind in DEEP:
-        return _jaxrnn_deep(kind, b, t, f, h, train, x, "default")
+        return _jaxrnn_deep(kind, b, t, f, h, train, x, "default", make_cell, residuals)
     cells = {"lstm": jaxrnn.lstm_cell, "gru": functools.partial(jaxrnn.gru_cell, reset_after=reset_after)}
-    cell = cells.get(kind, jaxrnn.basic_cell)(h, matmul_dtype=matmul_dtype)
+    if make_cell is None:
+        cell = cells.get(kind, jaxrnn.basic_cell)(h, matmul_dtype=matmul_dtype)
+    else:
+        cell = make_cell(h)
     k1, k2 = jax.random.split(jax.random.key(1))
     params = {"cell": cell.init(k1, f), "head": _head(k2, h)}
     head = jaxrnn.dense(10)
@@ -162,15 +179,19 @@ def jaxrnn_impl(
             out, state = jaxrnn.dynamic_unroll(cell, p["cell"], xs, fused=fused, unroll=unroll)
         return head.apply(p["head"], state) if labels is not None else out
 
-    return _jax_step(apply, params, x, labels, train)
+    return _jax_step(apply, params, x, labels, train, residuals)
 
 
-def _jaxrnn_deep(kind, b, t, f, h, train, x, path):
-    """jaxrnn multi-layer LSTMs; ``path``: ``default``, ``plain`` (no wavefront) or ``wavefront`` (forced)."""
+def _jaxrnn_deep(kind, b, t, f, h, train, x, path, make_cell=None, residuals=False):
+    """jaxrnn multi-layer LSTMs; ``path``: ``default``, ``plain`` (no wavefront) or ``wavefront`` (forced).
+
+    ``make_cell(h)``: each layer's cell (default ``jaxrnn.lstm_cell``); ``residuals``: as in ``_jax_step``.
+    """
     layers, directions = DEEP[kind]
     key = jax.random.key(1)
+    make_cell = make_cell or jaxrnn.lstm_cell
     if directions == 1:
-        cell = jaxrnn.stack_cells([jaxrnn.lstm_cell(h) for _ in range(layers)])
+        cell = jaxrnn.stack_cells([make_cell(h) for _ in range(layers)])
         params = cell.init(key, f)
 
         def apply(p, xs):
@@ -180,8 +201,8 @@ def _jaxrnn_deep(kind, b, t, f, h, train, x, path):
             run = jaxrnn.fused.fused_unroll if path == "plain" else jaxrnn.wavefront.stack_unroll
             return jnp.swapaxes(run(cell, p, xs, cell.zero_state(b, xs.dtype), None)[1], 0, 1)
 
-        return _jax_step(apply, params, x, None, train)
-    pairs = [(jaxrnn.lstm_cell(h), jaxrnn.lstm_cell(h)) for _ in range(layers)]
+        return _jax_step(apply, params, x, None, train, residuals)
+    pairs = [(make_cell(h), make_cell(h)) for _ in range(layers)]
     params = jaxrnn.init_stacked_bidirectional(pairs, key, f)
 
     def apply(p, xs):
@@ -193,7 +214,7 @@ def _jaxrnn_deep(kind, b, t, f, h, train, x, path):
             xs = jnp.concatenate([y_fw, y_bw], axis=-1)
         return xs
 
-    return _jax_step(apply, params, x, None, train)
+    return _jax_step(apply, params, x, None, train, residuals)
 
 
 def jaxrnn_plain_impl(kind, b, t, f, h, train, x, labels):

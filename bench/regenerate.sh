@@ -43,6 +43,7 @@ step tune_unroll $PY -m bench.tune_unroll --repeats 5
 step parallel_in_time $PY -m bench.parallel_in_time --repeats 5 --static-cap 100
 step packing $PY -m bench.packing
 step wavefront $PY -m bench.wavefront --repeats 9
+step step_profile $PY -m bench.step_profile --repeats 9 --levers
 step parallel $PY bench/parallel.py --repeats 5
 step mnist_book jaxrnn train classifier --dataset mnist --data-dir "$DATA" --out "$OUT/runs/mnist" --quiet
 step word2vec jaxrnn train word2vec --corpus "wordnet:$DATA/wordnet" --out "$OUT/runs/word2vec" --quiet

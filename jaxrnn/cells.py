@@ -37,7 +37,7 @@ class Recurrence(NamedTuple):
       combine: ``(xz, hz, carry) -> (carry, y)``, elementwise; ``xz`` and ``hz``
         are apart so a step that gates ``hz`` (a reset-after GRU) fits.
       additive: ``combine`` uses ``xz + hz`` only (the fast path serves only
-        these: one ``[x, h] @ [Wx; Wh]`` GEMM, ``hz = 0``).
+        these: it may sum them in one ``[x, h] @ [Wx; Wh]`` GEMM, ``hz = 0``).
       derivative_from_output: for ``carry = y = activation(xz + hz)``,
         ``activation'`` as a function of ``y`` (the backward pass then keeps
         only the states); None otherwise.

@@ -1,7 +1,8 @@
 """The fast path of ``dynamic_unroll``, for cells that declare an additive :class:`~jaxrnn.cells.Recurrence`.
 
-Forward: one ``[x, h] @ [Wx; Wh]`` GEMM per step; inference with
-``sequence_length`` and ``unroll=1`` stops at the longest sequence's end.
+Forward: one ``[x, h] @ [Wx; Wh]`` GEMM per step when residuals are kept, the
+cell's two GEMMs without them; inference with ``sequence_length`` and
+``unroll=1`` stops at the longest sequence's end.
 Backward: a custom VJP that does what cuDNN does: the reverse loop runs only
 what is sequential (the gates' VJP and ``dz @ Wh.T``), the weight gradients
 are one GEMM per window of steps (``window_rows`` rows) over ``dz``, which lives
@@ -129,9 +130,9 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         return masking.masked_step(valid, new_state, state, y)
 
     def forward(wx, wh, b, xs, state, lengths, resets, keep):
-        # one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do: on XLA:CPU ~15% faster than
-        # the cell's two GEMMs forward-only, ~7% with the residuals kept; equal up to float rounding
-        concat = len({a.dtype for a in (xs, hidden(state), wx, wh, b)}) == 1
+        # with the residuals kept, one [x, h] x [Wx; Wh] GEMM per step, as Haiku and cuDNN do (~7% faster
+        # on XLA:CPU); forward-only, the cell's two GEMMs are 8-11% faster (bench/RESULTS.md, lever a)
+        concat = keep and len({a.dtype for a in (xs, hidden(state), wx, wh, b)}) == 1
         w = jnp.concatenate([wx, wh], axis=0) if concat else None
         if mdt is not None:
             # cast once per call, not once per step
