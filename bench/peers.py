@@ -26,6 +26,13 @@ Workloads (median ms per step, implementations taking turns):
 Row ``jaxrnn_bf16``: jaxrnn with ``matmul_dtype=jnp.bfloat16`` (mixed precision), compared with
 float32 jaxrnn only; it never counts for the float32 targets.
 
+PyTorch runs in its own process (``--times-out``, started by this one for each workload, the same
+shapes and inputs), the JAX implementations take turns in this one: PyTorch's OpenMP threads keep
+spin-waiting after each call, and in a shared process they take the CPU from whichever JAX step runs
+next (LSTM inference 15.3 ms alone vs 19.2 ms beside PyTorch, 2-core EPYC), while making PyTorch's
+threads sleep instead (``OMP_WAIT_POLICY=PASSIVE``) doubles its own time. Each library is timed as a
+user runs it: alone in its process, with its default threading.
+
 Peers: PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (CPU, 2 threads), Flax linen
 ``nn.RNN`` with ``OptimizedLSTMCell``/``GRUCell``/``SimpleCell``, Haiku
 ``dynamic_unroll`` with ``hk.LSTM``/``hk.GRU``/``hk.VanillaRNN``. Missing peers
@@ -42,6 +49,10 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -370,6 +381,23 @@ IMPLS = {
     "torch": torch_impl,
 }
 NEEDS = {"flax": "flax", "haiku": "haiku", "torch": "torch"}
+# timed in a process of their own (see the module docstring)
+OWN_PROCESS = {"torch"}
+
+
+def time_in_own_process(workload: str, impl: str, repeats: int, argv: list[str]) -> list[float]:
+    """Seconds per call of ``impl`` on ``workload``, timed by ``python -m bench.peers`` in a child process.
+
+    ``argv``: extra options passed on (``--hidden``/``--time``).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/times.json"
+        command = [sys.executable, "-m", "bench.peers", "--workloads", workload, "--impls", impl]
+        command += ["--repeats", str(repeats), "--times-out", out, *argv]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            return json.load(f)[workload][impl]
+
 
 # the translator's step on a real batch (issues 18 and 21): GRU-256 encoder, GRU-256 decoder with Bahdanau
 # attention, embeddings 128, the en-fr.tsv vocabularies (15,479 / 18,635 words), B64, Adam, clip 5
@@ -377,10 +405,14 @@ TRANSLATOR_BUCKET = (15, 17)  # source/target widths of the batch: the widest bu
 TRANSLATOR_NUM_SAMPLED = 512
 
 
-def translator_train(repeats: int) -> tuple[dict[str, Any], list[list[Any]]] | None:
+def translator_train(
+    repeats: int, impls: list[str], argv: list[str]
+) -> tuple[dict[str, Any], list[list[Any]], dict[str, list[float]]] | None:
     """jaxrnn's translator step (full softmax, and sampled 512) against PyTorch's, same real batch.
 
-    Returns ``(entry, table rows)``, or None (with a message) when the shared corpus is absent.
+    ``impls``: the rows to time here (``jaxrnn``, ``jaxrnn_sampled512``, ``torch``); ``torch`` in its own
+    process unless it is the only one (the child's case). Returns ``(entry, table rows, times)``, or None
+    (with a message) when the shared corpus is absent.
     """
     from bench import translation
     from jaxrnn.seq2seq import TranslatorConfig
@@ -402,7 +434,13 @@ def translator_train(repeats: int) -> tuple[dict[str, Any], list[list[Any]]] | N
     runners = translation.step_runners(model, batch, config, TRANSLATOR_NUM_SAMPLED)
     names = {"jaxrnn full": "jaxrnn", f"jaxrnn sampled{TRANSLATOR_NUM_SAMPLED}": "jaxrnn_sampled512"}
     names["torch full"] = "torch"
-    times = _timing.interleaved({names[n]: f for n, f in runners.items()}, repeats, warmup=2)
+    here = [i for i in impls if i not in OWN_PROCESS or impls == [i]]
+    runs = {names[n]: f for n, f in runners.items() if names[n] in here}
+    times = _timing.interleaved(runs, repeats, warmup=2)
+    for impl in set(impls) - set(here):
+        times[impl] = time_in_own_process("translator_train", impl, repeats, argv)
+    if "jaxrnn" not in times:  # the child: its times only
+        return {}, [], times
     tokens = float(np.asarray(batch[4]).sum())
     entry: dict[str, Any] = {
         "shape": {"widths": list(TRANSLATOR_BUCKET), "batch": 64, "target_tokens": tokens,
@@ -421,7 +459,7 @@ def translator_train(repeats: int) -> tuple[dict[str, Any], list[list[Any]]] | N
         }
         rows.append(["translator_train", impl, ms, "jaxrnn", ms / reference, "-", "-", "-"])
         print(f"translator_train {impl}: {ms:.0f} ms/step, {tokens / (ms * 1e-3):.0f} target tokens/s")
-    return entry, rows
+    return entry, rows, times
 
 
 CORPUS_WORKLOADS = {"translator_train": translator_train}
@@ -435,20 +473,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--impls", default=",".join(n for n in IMPLS if n != "jaxrnn_unfused"))
     parser.add_argument("--hidden", type=int, default=None, help="override every workload's H (quick runs)")
     parser.add_argument("--time", type=int, default=None, help="override every workload's T (quick runs)")
+    parser.add_argument(
+        "--times-out", default=None, help="only time the --impls and write their seconds per call here (JSON)"
+    )
     args = parser.parse_args(argv)
+    child_argv = [f"--{k}={v}" for k, v in (("hidden", args.hidden), ("time", args.time)) if v is not None]
+    raw: dict[str, dict[str, list[float]]] = {}
     impls = [n for n in args.impls.split(",") if importlib.util.find_spec(NEEDS.get(n, "jax")) is not None]
     skipped = sorted(set(args.impls.split(",")) - set(impls))
     if skipped:
         print(f"skipping (not installed): {', '.join(skipped)}")
-    peak = _timing.matmul_peak_gflops()
+    peak = 0.0 if args.times_out else _timing.matmul_peak_gflops()
     print(f"measured float32 matmul peak (one 2048^3 jnp.dot): {peak:.1f} GFLOP/s")
     results: dict[str, Any] = {"env": _timing.environment(), "peak_gflops": peak, "repeats": args.repeats}
     rows = []
     for name in args.workloads.split(","):
         if name in CORPUS_WORKLOADS:
-            done = CORPUS_WORKLOADS[name](args.repeats)
+            corpus_impls = [
+                i for i in ("jaxrnn", "jaxrnn_sampled512", "torch") if i in impls or not args.times_out
+            ]
+            done = CORPUS_WORKLOADS[name](args.repeats, corpus_impls, child_argv)
             if done is not None:
-                results[name], more = done
+                results[name], more, raw[name] = done
                 rows += more
             continue
         kind, b, t, f, h, train = WORKLOADS[name]
@@ -467,7 +513,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             present = [
                 i for i in present if i != "jaxrnn_wavefront"
             ]  # bidirectional: the default is the lever
+        # in a process of their own unless they are all this one times (the child's case)
+        elsewhere = [i for i in present if i in OWN_PROCESS and present != [i]]
         for impl in present:
+            if impl in elsewhere:
+                temps[impl] = None
+                continue
             runs[impl], temps[impl] = IMPLS[impl](kind, b, t, f, h, train, x, labels)
             if train and temps[impl] is not None:
                 # the same step at 2T: the bytes each added time step costs, without the constant part
@@ -475,6 +526,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 _, temp2 = IMPLS[impl](kind, b, 2 * t, f, h, train, x2, labels)
                 slopes[impl] = (temp2 - temps[impl]) / t
         times = _timing.interleaved(runs, args.repeats, warmup=2)
+        for impl in elsewhere:
+            times[impl] = time_in_own_process(name, impl, args.repeats, child_argv)
+        raw[name] = times
+        if args.times_out:
+            continue
         medians = {impl: _timing.median_ms(ts) for impl, ts in times.items()}
         work = flops(kind, b, t, f, h, train)
         entry = {"shape": dict(kind=kind, batch=b, time=t, features=f, hidden=h, train=train), "flops": work}
@@ -503,6 +559,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ]
             )
         results[name] = entry
+    if args.times_out:
+        with open(args.times_out, "w") as f:
+            json.dump(raw, f)
+        return raw
     header = [
         "workload", "impl", "median ms", "vs", "impl/vs", "% of peak", "MB kept / T", "MB / added step"
     ]  # fmt: skip
