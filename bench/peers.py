@@ -13,8 +13,9 @@ Workloads (median ms per step, implementations taking turns):
 * ``lstm4_train`` / ``lstm4_infer``: a 4-layer LSTM, same B/T/F/H (PyTorch ``nn.LSTM(num_layers=4)``,
   Flax 4 stacked ``nn.RNN``, Haiku 4 ``dynamic_unroll`` calls); ``bilstm2_train`` / ``bilstm2_infer``: a
   2-layer bidirectional LSTM (PyTorch ``bidirectional=True, num_layers=2``, Flax ``nn.Bidirectional``,
-  Haiku two unrolls per layer). Row ``jaxrnn_plain`` is jaxrnn without ``jaxrnn.wavefront`` (the layers
-  one after another, the directions in two loops); ``jaxrnn_wavefront`` forces it for the stack.
+  Haiku two unrolls per layer). Row ``jaxrnn_plain`` runs the stack's layers one after another by
+  ``fused_unroll`` directly; ``jaxrnn_wavefront`` runs ``jaxrnn.wavefront``: the 4 layers in one loop, or
+  both directions of each bidirectional layer in one loop (neither is the default).
 * ``mnist``: the book's MNIST classifier step: basic tanh cell B150 T28 F28 H150,
   dense 10 on the last state, softmax cross-entropy, gradients and SGD.
 * ``translator_train``: the translator's training step on one real 64-pair batch of the shared
@@ -217,13 +218,14 @@ def _jaxrnn_deep(kind, b, t, f, h, train, x, path, make_cell=None, residuals=Fal
     params = jaxrnn.init_stacked_bidirectional(pairs, key, f)
 
     def apply(p, xs):
-        if path != "plain":
+        if path != "wavefront":  # the default: a loop per direction
             return jaxrnn.stacked_bidirectional_unroll(pairs, p, xs)[0]
-        for (c_fw, c_bw), (p_fw, p_bw) in zip(pairs, p):
-            y_fw = jaxrnn.dynamic_unroll(c_fw, p_fw, xs)[0]
-            y_bw = jaxrnn.dynamic_unroll(c_bw, p_bw, xs, reverse=True)[0]
-            xs = jnp.concatenate([y_fw, y_bw], axis=-1)
-        return xs
+        xs = jnp.swapaxes(xs, 0, 1)
+        for cells, params in zip(pairs, p):
+            states = tuple(c.zero_state(b, xs.dtype) for c in cells)
+            outputs = jaxrnn.wavefront.bidirectional_unroll(cells, params, xs, states, None)[1]
+            xs = jnp.concatenate(outputs, axis=-1)
+        return jnp.swapaxes(xs, 0, 1)
 
     return _jax_step(apply, params, x, None, train, residuals)
 
@@ -234,7 +236,7 @@ def jaxrnn_plain_impl(kind, b, t, f, h, train, x, labels):
 
 
 def jaxrnn_wavefront_impl(kind, b, t, f, h, train, x, labels):
-    """jaxrnn with the stack's wavefront forced (``jaxrnn.wavefront.stack_unroll``)."""
+    """jaxrnn with ``jaxrnn.wavefront``: the stack's layers, or each layer's two directions, in one loop."""
     return _jaxrnn_deep(kind, b, t, f, h, train, x, "wavefront")
 
 
@@ -509,10 +511,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         present = [i for i in present if i not in ("jaxrnn_plain", "jaxrnn_wavefront") or kind in DEEP]
         # mixed precision is measured on the one-layer workloads only
         present = [i for i in present if i != "jaxrnn_bf16" or kind not in DEEP]
-        if kind == "bilstm2":
-            present = [
-                i for i in present if i != "jaxrnn_wavefront"
-            ]  # bidirectional: the default is the lever
+        if kind == "bilstm2":  # bidirectional: the default already runs the layers one after another
+            present = [i for i in present if i != "jaxrnn_plain"]
         # in a process of their own unless they are all this one times (the child's case)
         elsewhere = [i for i in present if i in OWN_PROCESS and present != [i]]
         for impl in present:

@@ -5,7 +5,7 @@ unrollers run them through time with ``sequence_length`` masking that matches
 TF's ``dynamic_rnn``.
 """
 
-from jaxrnn import seq2seq, text  # noqa: E402  (subpackages: jaxrnn.text, jaxrnn.seq2seq)
+from jaxrnn import seq2seq, text, wavefront  # noqa: E402  (jaxrnn.text, jaxrnn.seq2seq, jaxrnn.wavefront)
 from jaxrnn.assoc_scan import LinearRNN, associative_unroll
 from jaxrnn.cells import Cell, LayerStack, LSTMState, Recurrence, basic_cell, gru_cell, lstm_cell
 from jaxrnn.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
@@ -103,4 +103,5 @@ __all__ = [
     "unroll_path",
     "seq2seq",
     "text",
+    "wavefront",
 ]

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, masking, wavefront
+from jaxrnn import _checks, masking
 from jaxrnn import fused as fused_module
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.masking import reverse_sequence
@@ -215,8 +215,9 @@ def bidirectional_unroll(
 
     The backward cell reads each sequence (with ``segment_ids``: each segment)
     from its last valid step to its first; both outputs come back in the
-    original time order. When both cells take the fused path with one size,
-    both directions run in one loop (:func:`jaxrnn.wavefront.bidirectional_unroll`).
+    original time order. The directions run one after the other (a loop each);
+    :func:`jaxrnn.wavefront.bidirectional_unroll` runs both in one loop, slower
+    on XLA:CPU (bench/RESULTS.md, lever 1).
 
     Args:
       cell_fw, cell_bw: the two cells (may differ).
@@ -231,28 +232,10 @@ def bidirectional_unroll(
       the outputs on the last axis for the usual ``[batch, time, 2 * units]``.
     """
     _checks.check_key(key)
-    _checks.positive_int("unroll", unroll)
-    cells, params = (cell_fw, cell_bw), (params_fw, params_bw)
-    common: dict[str, Any] = dict(
-        sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major
-    )
-    if unroll == 1 and not remat and fused is True:
-        # the arguments are checked first: qualifying for one loop reads the params
-        (xs, lengths, state_fw), (_, _, state_bw) = (
-            masking.prepare(c, p, inputs, initial_state=s, **common)
-            for c, p, s in zip(cells, params, (initial_state_fw, initial_state_bw))
-        )
-        if (
-            all(fused_module.unroll_path(c, p, training=training) == "fused" for c, p in zip(cells, params))
-            and wavefront.same_recurrence(cells, params)
-            and not fused_module.in_forward_mode(params, xs, state_fw, state_bw)
-        ):
-            resets = masking.segment_resets(segment_ids)
-            states, ys = wavefront.bidirectional_unroll(
-                cells, params, xs, (state_fw, state_bw), lengths, resets
-            )
-            return (masking.swap_time(ys[0], time_major), masking.swap_time(ys[1], time_major)), states
-    options = dict(common, training=training, unroll=unroll, remat=remat, fused=fused)
+    options: dict[str, Any] = dict(
+        sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major,
+        training=training, unroll=unroll, remat=remat, fused=fused,
+    )  # fmt: skip
     keys = (None, None) if key is None else (jax.random.fold_in(key, 0), jax.random.fold_in(key, 1))
     out_fw, state_fw = dynamic_unroll(
         cell_fw, params_fw, inputs, initial_state=initial_state_fw, key=keys[0], **options

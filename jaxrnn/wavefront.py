@@ -4,15 +4,15 @@
   ticks; at tick ``k`` layer ``l`` runs step ``k - l`` (the wavefront, as
   :func:`jaxrnn.pipelined_unroll` schedules it over devices), so the ``L``
   products ``[y(l-1), h(l)] @ [Wx(l); Wh(l)]`` of a tick are independent.
-* **a bidirectional layer** (:func:`bidirectional_unroll`, which
-  :func:`jaxrnn.bidirectional_unroll` uses when both cells qualify): both
-  directions in one scan, the backward one over the input reversed within each length.
+* **a bidirectional layer** (:func:`bidirectional_unroll`): both directions
+  in one scan, the backward one over the input reversed within each length.
 
-On XLA:CPU the stack's wavefront and the ``batched`` GEMM measured slower
-(bench/RESULTS.md, "Levers (issue 21)"), so ``dynamic_unroll`` keeps a loop
-per layer for stacks. Masking is :mod:`jaxrnn.masking`'s, so the numbers equal
-the plain loops' (``tests/test_wavefront.py``); gradients (a ``custom_vjp``)
-are those of the loop-per-layer fused path, with its memory and speed.
+On XLA:CPU both, and the ``batched`` GEMM, measured slower than a loop per
+layer or direction (bench/RESULTS.md, "Levers (issue 21)"), so neither
+``dynamic_unroll`` nor ``jaxrnn.bidirectional_unroll`` uses them. Masking is
+:mod:`jaxrnn.masking`'s, so the numbers equal the plain loops'
+(``tests/test_wavefront.py``); gradients (a ``custom_vjp``) are those of the
+loop-per-layer fused path, with its memory and speed.
 """
 
 from __future__ import annotations

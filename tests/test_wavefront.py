@@ -120,8 +120,15 @@ def test_bidirectional_in_one_loop_matches_numpy_float64_and_its_gradients_the_p
     p_fw, p_bw = _params64(fw, jax.random.key(0), 3), _params64(bw, jax.random.key(1), 3)
     x = jax.random.normal(jax.random.key(2), (4, 7, 3), jnp.float64)
 
-    def run(p_fw, p_bw, x, fused):
-        return jaxrnn.bidirectional_unroll(fw, bw, p_fw, p_bw, x, sequence_length=lengths, fused=fused)
+    def run(p_fw, p_bw, x, one_loop):
+        if not one_loop:  # the default: a loop per direction, autodiff of the plain scan
+            return jaxrnn.bidirectional_unroll(fw, bw, p_fw, p_bw, x, sequence_length=lengths, fused=False)
+        xs, n, s_fw = masking.prepare(fw, p_fw, x, sequence_length=lengths)
+        s_bw = masking.prepare(bw, p_bw, x, sequence_length=lengths)[2]
+        (f_fw, f_bw), (y_fw, y_bw) = wavefront.bidirectional_unroll(
+            (fw, bw), (p_fw, p_bw), xs, (s_fw, s_bw), n
+        )
+        return (jnp.swapaxes(y_fw, 0, 1), jnp.swapaxes(y_bw, 0, 1)), (f_fw, f_bw)
 
     (y_fw, y_bw), (s_fw, s_bw) = run(p_fw, p_bw, x, True)
     zero = np.zeros((4, 4))
@@ -134,8 +141,8 @@ def test_bidirectional_in_one_loop_matches_numpy_float64_and_its_gradients_the_p
             np.concatenate(jax.tree.leaves(s)), np.concatenate(jax.tree.leaves(ref_s)), atol=1e-12
         )
 
-    def loss(p_fw, p_bw, x, fused):
-        (y_fw, y_bw), (s_fw, _) = run(p_fw, p_bw, x, fused)
+    def loss(p_fw, p_bw, x, one_loop):
+        (y_fw, y_bw), (s_fw, _) = run(p_fw, p_bw, x, one_loop)
         return jnp.sum(y_fw * y_bw) + jnp.sum(jax.tree.leaves(s_fw)[0])
 
     grads = jax.grad(loss, argnums=(0, 1, 2))(p_fw, p_bw, x, True)
