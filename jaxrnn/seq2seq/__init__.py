@@ -22,6 +22,7 @@ from jaxrnn.seq2seq.model import (
     logits_teacher_forced,
     loss_fn,
     seq2seq_model,
+    teacher_forced,
     teacher_forced_hidden,
 )
 from jaxrnn.seq2seq.training import epoch_batches, train_translator, translator_loss
@@ -72,6 +73,7 @@ __all__ = [
     "score_translations",
     "seq2seq_model",
     "source_mask",
+    "teacher_forced",
     "teacher_forced_hidden",
     "train_translator",
     "translate",

@@ -7,10 +7,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from jaxrnn.seq2seq.decoding import beam_search, greedy_decode
-from jaxrnn.seq2seq.model import Seq2Seq, decoder_hidden, encode, initial_decoder_state
+from jaxrnn.seq2seq.model import Seq2Seq, teacher_forced
 from jaxrnn.text.bucketing import encode_source
 from jaxrnn.text.vocab import EOS, EOS_ID, GO_ID, tokenize
 
@@ -73,15 +72,7 @@ def attention_weights(
 
 @jax.jit(static_argnums=0)
 def _weights(model, params, source, source_length, decoder_input):
-    memory, enc_state = encode(model, params, source, source_length)
-    state0 = initial_decoder_state(model, enc_state, source.shape[0], memory.outputs.dtype)
-
-    def body(state, ids):
-        state, _, weights = decoder_hidden(model, params, state, ids, memory)
-        return state, weights
-
-    _, weights = lax.scan(body, state0, jnp.swapaxes(decoder_input, 0, 1))
-    return jnp.swapaxes(weights, 0, 1)
+    return teacher_forced(model, params, source, source_length, decoder_input)[1]
 
 
 @jax.jit(static_argnums=(0, 4, 5))

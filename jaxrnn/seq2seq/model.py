@@ -231,6 +231,17 @@ def decoder_step(
 
 def teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length, decoder_input) -> Array:
     """The decoder's layer before the softmax, ``[B, T, D]``, when fed the true previous words."""
+    return teacher_forced(model, params, source, source_length, decoder_input)[0]
+
+
+def teacher_forced(
+    model: Seq2Seq, params: Params, source, source_length, decoder_input
+) -> tuple[Array, Array | None]:
+    """The decoder fed the true previous words: ``(hidden [B, T, D], attention weights [B, T, S] or None)``.
+
+    ``hidden`` is the layer before the softmax; the weights are None without attention (unused outputs
+    of the scan are dropped when compiled, so training pays nothing for them).
+    """
     memory, enc_state = encode(model, params, source, source_length)
     state0 = initial_decoder_state(model, enc_state, source.shape[0], memory.outputs.dtype)
 
@@ -239,11 +250,11 @@ def teacher_forced_hidden(model: Seq2Seq, params: Params, source, source_length,
     embedded = jnp.take(params["target_embedding"]["embeddings"], jnp.swapaxes(decoder_input, 0, 1), axis=0)
 
     def body(state, x):
-        state, hidden, _ = decoder_hidden_embedded(model, params, state, x, memory)
-        return state, hidden
+        state, hidden, weights = decoder_hidden_embedded(model, params, state, x, memory)
+        return state, (hidden, weights)
 
-    _, hidden = lax.scan(body, state0, embedded)
-    return jnp.swapaxes(hidden, 0, 1)
+    _, (hidden, weights) = lax.scan(body, state0, embedded)
+    return jnp.swapaxes(hidden, 0, 1), None if weights is None else jnp.swapaxes(weights, 0, 1)
 
 
 def _check_batch(source, source_length, decoder_input, target, target_weights) -> None:
