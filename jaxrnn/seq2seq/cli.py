@@ -17,19 +17,11 @@ from jaxrnn.seq2seq.translator import (
     translate,
     write_decoding_settings,
 )
+from jaxrnn.tasks.configs import keyword_or
 from jaxrnn.text import gettext_pairs, numbers_corpus, read_tatoeba, split_pairs
 
-
-def _num_sampled(value: str) -> int | None:
-    if value == "full":
-        return None
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int or 'full'; got {value!r}") from None
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive int or 'full'; got {n}")
-    return n
+# the --num-sampled flag: 'full' is the full softmax (None)
+num_sampled_value = keyword_or("full", int, lambda n: n > 0, "a positive int or 'full'", meaning=None)
 
 
 # the model options left unset: with --corpus, the setting validated on the real en-fr.tsv (bench/RESULTS.md,
@@ -94,7 +86,7 @@ def add_train_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument("--clip-norm", type=float, default=5.0)
     train.add_argument(
         "--num-sampled",
-        type=_num_sampled,
+        type=num_sampled_value,
         default=512,
         help="sampled softmax over this many log-uniform classes, or 'full' (evaluation is always full)",
     )

@@ -38,17 +38,39 @@ def option(
     )
 
 
-def unroll_value(value: str) -> int | str:
-    """``"auto"`` or a positive int (the ``--unroll`` flag)."""
-    if value == "auto":
-        return value
-    try:
-        unroll = int(value)
-    except ValueError:
-        unroll = 0
-    if unroll < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int or 'auto'; got {value!r}")
-    return unroll
+_ITSELF = object()  # keyword_or's default: the keyword parses to itself
+
+
+def keyword_or(
+    keyword: str,
+    convert: Callable[[str], Any],
+    valid: Callable[[Any], bool],
+    expected: str,
+    meaning: Any = _ITSELF,
+) -> Callable[[str], Any]:
+    """An argparse ``type`` for a flag taking a keyword or a number (``--unroll auto|4``).
+
+    Args:
+      keyword: the word accepted as is, e.g. ``"auto"``; it parses to ``meaning`` (default: itself).
+      convert: ``str -> number`` (``int``, ``float``); ``valid``: whether the number is allowed.
+      expected: the error's description of both, e.g. ``"a positive int or 'auto'"``.
+    """
+
+    def parse(value: str) -> Any:
+        if value == keyword:
+            return keyword if meaning is _ITSELF else meaning
+        try:
+            number = convert(value)
+        except ValueError:
+            number = None
+        if number is None or not valid(number):
+            raise argparse.ArgumentTypeError(f"must be {expected}; got {value!r}")
+        return number
+
+    return parse
+
+
+unroll_value = keyword_or("auto", int, lambda n: n >= 1, "a positive int or 'auto'")
 
 
 @dataclasses.dataclass(frozen=True)

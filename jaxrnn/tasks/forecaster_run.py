@@ -23,7 +23,7 @@ from jaxrnn.runs import write_json
 from jaxrnn.tasks import forecast_baselines as base
 from jaxrnn.tasks import forecaster as fc
 from jaxrnn.tasks.common import prepare_out
-from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments, option
+from jaxrnn.tasks.configs import add_config_arguments, config_from_arguments, keyword_or, option
 
 # chosen on the validation years (bench/RESULTS.md, "Real time series"); other CSVs get "other"
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -37,17 +37,8 @@ AR_ORDERS = (1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 52, 78, 104)
 SHRINK_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # --skip-shrink auto: chosen per horizon on validation
 
 
-def shrink_value(value: str) -> float | str:
-    """``"auto"`` or a number in ``[0, 1]`` (the ``--skip-shrink`` flag)."""
-    if value == "auto":
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a number in [0, 1]; got {value!r}")
-    return number
+# the --skip-shrink flag
+shrink_value = keyword_or("auto", float, lambda a: 0.0 <= a <= 1.0, "'auto' or a number in [0, 1]")
 
 
 def on_off(value: str) -> bool:
