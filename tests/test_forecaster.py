@@ -343,3 +343,42 @@ def test_per_horizon_early_stopping_keeps_each_horizons_best_epoch():
         assert len(per_epoch) == 4 and epoch == int(np.argmin(per_epoch)) + 1 and score == min(per_epoch)
     with pytest.raises(ValueError, match="track must hold horizons in \\[1, 3\\]; got \\(4,\\)"):
         fc.fit_forecaster(model, feats, split, window=24, burn_in=12, epochs=1, track=(4,))
+
+
+def test_years_choose_the_split(tmp_path, capsys):
+    """``--years`` puts each split on its years: the run's split dates are the first and last month of
+    each range (written out by hand), and nothing after the test years is scored."""
+    from jaxrnn.cli import main
+    from jaxrnn.tasks.forecaster_run import ForecastConfig, train_forecaster, year_ranges
+
+    s = _synthetic(360, seed=3)  # monthly from 1950 to 1979
+    path = tmp_path / "series.csv"
+    path.write_text(
+        "date,value\n" + "".join(f"{str(d).replace('-', '')},{v:.4f}\n" for d, v in zip(s.dates, s.values))
+    )
+    out = tmp_path / "run"
+    argv = ["train", "forecaster", "--series", str(path), "--out", str(out)]
+    argv += ["--years", "1950-1964,1965-1968,1969-1972"]
+    assert main(argv + ["--epochs", "1", "--members", "1", "--units", "4", "--horizon", "3", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["split_dates"] == {
+        "train": ["1950-01-01", "1964-12-01"],
+        "val": ["1965-01-01", "1968-12-01"],
+        "test": ["1969-01-01", "1972-12-01"],
+    }
+    # every target month of the test years is scored once per horizon (origins t with t + h in them)
+    assert metrics["test"]["h=1"]["count"] == 48 and metrics["test"]["h=3"]["count"] == 48
+    assert metrics["config"]["years"] == [[1950, 1964], [1965, 1968], [1969, 1972]]
+    assert year_ranges("1950-1995,1996-2002,2003-2010") == ((1950, 1995), (1996, 2002), (2003, 2010))
+    for bad in ("1950-1995,1996-2002", "1950-1995,2002-1996,2003-2010", "1950-95-2,a-b,c-d"):
+        with pytest.raises(Exception, match="must be three year ranges FIRST-LAST"):
+            year_ranges(bad)
+    with pytest.raises(SystemExit):
+        main(["train", "forecaster", "--series", str(path), "--years", "1950-1960"])
+    assert "--years: must be three year ranges FIRST-LAST" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="years must be three \\(first, last\\) year pairs"):
+        train_forecaster(ForecastConfig(series=str(path), years=((1950, 1960),)), out=None)
+    with pytest.raises(ValueError, match="the test years 1990-1995 hold no dates"):
+        train_forecaster(
+            ForecastConfig(series=str(path), years=((1950, 1960), (1961, 1965), (1990, 1995))), out=None
+        )
