@@ -1,11 +1,6 @@
-"""Unrolling a cell through time: a Python loop (static) or ``lax.scan`` (dynamic), and both directions.
+"""Unrolling a cell through time: a Python loop, ``lax.scan`` or :mod:`jaxrnn.fused`; one or both directions.
 
-All unrollers share TF's ``dynamic_rnn`` meaning of ``sequence_length`` and
-``reverse`` (outputs come back in the original time order) and packed rows'
-``segment_ids``, implemented once in :mod:`jaxrnn.masking`. ``static_unroll``
-traces ``cell.apply`` once per step (TF ``static_rnn``); ``dynamic_unroll``
-traces it once and loops with ``lax.scan`` or, for cells that declare their
-:class:`~jaxrnn.cells.Recurrence`, runs :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path`).
+Every unroller masks and reverses as :mod:`jaxrnn.masking` says (TF's ``dynamic_rnn`` meaning).
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract.
-
-A wrapper that leaves the recurrence alone passes the cell's :class:`~jaxrnn.cells.Recurrence`
-through (composing its ``readout``), keeping the fast path (:func:`jaxrnn.unroll_path`).
-"""
+"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract."""
 
 from __future__ import annotations
 
@@ -250,10 +246,8 @@ def dropout(
         return state, y
 
     rec = cell.recurrence
-    if active and isinstance(rec, Recurrence):
-        rec = rec._replace(training=False)
-    elif active:
-        rec = None  # a stack's layers would need the masks between them
+    if active:  # the recurrence holds at inference only; a stack's would need the masks between layers
+        rec = rec._replace(training=False) if isinstance(rec, Recurrence) else None
     return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 
