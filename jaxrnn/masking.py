@@ -37,10 +37,8 @@ def prepare(
 ) -> tuple[Array, Array | None, Any]:
     """Check an unroller's arguments before tracing; return ``(xs [T, B, F], lengths [B] | None, carry)``.
 
-    ``params`` are compared with ``jax.eval_shape(cell.init, ...)``; ``inputs`` are
-    ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``); the
-    carry is ``initial_state`` (checked against ``cell.zero_state``) or zeros in the
-    inputs' dtype. With ``segment_ids`` the lengths count each row's non-padding steps.
+    ``inputs`` are ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``);
+    the carry is ``initial_state`` or zeros in the inputs' dtype.
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")

@@ -27,7 +27,6 @@ def _masked_apply(
 
     def body(state, step):
         t, x, reset = step
-        # a new segment reads the row's initial state, not the previous segment's last state
         state = masking.restart(reset, initial, state)
         new_state, y = cell.apply(params, state, x, key=key, training=training, time_step=t)
         # freeze the state past each sequence's end and zero its output, as TF's dynamic_rnn does
@@ -50,8 +49,6 @@ def static_unroll(
     segment_ids: Array | None = None,
 ) -> tuple[Array | list[Array], State]:
     """Unroll ``cell`` with a Python loop: one traced step per time step (TF ``static_rnn``).
-
-    The loop of :class:`~jaxrnn.Cell`'s contract, plus the masking of :mod:`jaxrnn.masking`.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.

@@ -78,7 +78,6 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         return jax.tree.unflatten(treedef, jnp.split(state, splits, axis=-1))
 
     def join(states):
-        # the flat state: the layers' state leaves concatenated on the last axis
         return tuple(states) if state_is_tuple else jnp.concatenate(jax.tree.leaves(tuple(states)), axis=-1)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
