@@ -398,14 +398,13 @@ def gru_cell(
         if reset_after:
             hh = matmul(h_prev, wh, matmul_dtype)
             hr, hz, hg = jnp.split(hh + row(params["bh"], hh), 3, axis=-1)
-            r = jax.nn.sigmoid(xr + hr)
-            z = jax.nn.sigmoid(xz + hz)
-            g = jnp.tanh(xg + r * hg)
         else:
             hr, hz = jnp.split(matmul(h_prev, wh[:, : 2 * num_units], matmul_dtype), 2, axis=-1)
-            r = jax.nn.sigmoid(xr + hr)
-            z = jax.nn.sigmoid(xz + hz)
-            g = jnp.tanh(xg + matmul(r * h_prev, wh[:, 2 * num_units :], matmul_dtype))
+        r = jax.nn.sigmoid(xr + hr)
+        z = jax.nn.sigmoid(xz + hz)
+        g = jnp.tanh(
+            xg + (r * hg if reset_after else matmul(r * h_prev, wh[:, 2 * num_units :], matmul_dtype))
+        )
         h = z * h_prev + (1 - z) * g
         return h, h
 

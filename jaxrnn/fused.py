@@ -42,9 +42,6 @@ def unroll_path(cell: Cell, params: Params, *, training: Any = False) -> str:
     :func:`jaxrnn.stack_cells` whose every layer does; ``"scan"`` otherwise
     (peepholes, ``num_proj``, GRUs, dropout while training, custom cells).
     ``sequence_length`` and ``segment_ids`` do not change the path.
-
-    >>> unroll_path(jaxrnn.output_projection(jaxrnn.lstm_cell(8), 1), params)  # doctest: +SKIP
-    'fused'
     """
     rec = cell.recurrence
     if rec is None or rec.apply is not cell.apply:
@@ -110,9 +107,7 @@ def fused_unroll(
     wx, wh, b = rec.weights(params)
     final, ys = _make(rec, unroll, window_rows)(wx, wh, b, xs, state, lengths, resets)
     if rec.readout is not None:
-        ys = rec.readout(params, xs, ys)
-        if lengths is not None:
-            ys = masking.zero_invalid(masking.valid_steps(lengths, xs.shape[0]), ys)
+        ys = masking.zero_invalid(masking.valid_steps(lengths, xs.shape[0]), rec.readout(params, xs, ys))
     return final, ys
 
 
@@ -142,7 +137,6 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         initial = state
 
         def cell_step(state, t, x, reset):
-            # a new segment reads the row's initial state, not the previous segment's last state
             state = masking.restart(reset, initial, state)
             if concat:
                 z = matmul(jnp.concatenate([x, hidden(state)], axis=-1), w, mdt)
@@ -178,9 +172,7 @@ def _make(rec: Recurrence, unroll: int, window_rows: int):
         kept = jax.tree.map(lambda s: jnp.zeros((num_steps + 1, *s.shape), s.dtype).at[0].set(s), state)
         (final, kept), per_step = lax.scan(keeping_body, (state, kept), (steps, xs, resets), unroll=unroll)
         if outputs_are_states:
-            ys = kept[1:]
-            if lengths is not None:
-                ys = masking.zero_invalid(masking.valid_steps(lengths, num_steps), ys)
+            ys = masking.zero_invalid(masking.valid_steps(lengths, num_steps), kept[1:])
             return (final, ys), (None, kept)
         zs, ys = per_step
         return (final, ys), (zs, kept)
@@ -327,5 +319,4 @@ def window_steps(batch: int, num_steps: int, window_rows: int = WINDOW_ROWS) -> 
     divisor of ``T`` near that size avoids a partial first window.
     """
     target = max(1, min(num_steps, -(-window_rows // max(batch, 1))))
-    divisors = [d for d in range(target, (target + 1) // 2 - 1, -1) if d and num_steps % d == 0]
-    return divisors[0] if divisors else target
+    return next((d for d in range(target, (target + 1) // 2 - 1, -1) if num_steps % d == 0), target)

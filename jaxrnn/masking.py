@@ -37,10 +37,8 @@ def prepare(
 ) -> tuple[Array, Array | None, Any]:
     """Check an unroller's arguments before tracing; return ``(xs [T, B, F], lengths [B] | None, carry)``.
 
-    ``params`` are compared with ``jax.eval_shape(cell.init, ...)``; ``inputs`` are
-    ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``); the
-    carry is ``initial_state`` (checked against ``cell.zero_state``) or zeros in the
-    inputs' dtype. With ``segment_ids`` the lengths count each row's non-padding steps.
+    ``inputs`` are ``[batch, time, features]`` (``[time, batch, ...]`` when ``time_major``);
+    the carry is ``initial_state`` or zeros in the inputs' dtype.
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")
@@ -91,10 +89,7 @@ def reverse_sequence(x: Array, sequence_length: Array | None, resets: Array | No
         return jnp.flip(x, axis=0)
     num_steps = x.shape[0]
     t = jnp.arange(num_steps, dtype=jnp.int32)[:, None]
-    if sequence_length is None:
-        lengths = jnp.full((1, x.shape[1]), num_steps, jnp.int32)
-    else:
-        lengths = jnp.asarray(sequence_length, jnp.int32)[None, :]
+    lengths = num_steps if sequence_length is None else jnp.asarray(sequence_length, jnp.int32)[None, :]
     if resets is None:
         index = jnp.where(t < lengths, lengths - 1 - t, t)
     else:
@@ -117,9 +112,7 @@ def segment_resets(segment_ids: Any) -> Array | None:
 
 def restart(reset: Array | None, initial: Any, state: Any) -> Any:
     """The carry a step reads: the row's ``initial`` state where ``reset: [B]``, ``state`` elsewhere."""
-    if reset is None:
-        return state
-    return jax.tree.map(lambda i, s: jnp.where(mask_like(reset, s), i, s), initial, state)
+    return state if reset is None else freeze(reset, initial, state)
 
 
 def mask_like(valid: Array, leaf: Array) -> Array:
@@ -132,9 +125,9 @@ def valid_at(t: Array, lengths: Array | None) -> Array | None:
     return None if lengths is None else t < lengths
 
 
-def valid_steps(lengths: Array, num_steps: int) -> Array:
-    """``[T, B]`` booleans, True where step ``t`` is inside sequence ``b``."""
-    return jnp.arange(num_steps, dtype=jnp.int32)[:, None] < lengths[None, :]
+def valid_steps(lengths: Array | None, num_steps: int) -> Array | None:
+    """``[T, B]`` booleans, True where step ``t`` is inside sequence ``b``; None without lengths."""
+    return None if lengths is None else jnp.arange(num_steps, dtype=jnp.int32)[:, None] < lengths[None, :]
 
 
 def zero_invalid(valid: Array | None, y: Any) -> Any:

@@ -87,13 +87,14 @@ def tune_unroll(
         jax.default_backend(),
     )
     if key not in _CACHE:
-        runs = {
-            unroll: _compiled_call(cell, params, inputs, sequence_length, unroll, train, remat)
-            for unroll in candidates
-        }
+        # timed on zeros made once: values do not change the time, and shapes may be ShapeDtypeStructs
+        p, x = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), (params, inputs))
+        full = (
+            None if sequence_length is None else jnp.full(jnp.shape(sequence_length), x.shape[1], jnp.int32)
+        )
+        runs = {unroll: _compiled_call(cell, unroll, train, remat, p, x, full) for unroll in candidates}
         median_ms = _median_ms(runs, repeats)
         best = min(median_ms.values())
-        # the smallest unroll within tolerance of the fastest
         chosen = min(u for u, ms in median_ms.items() if ms <= best * (1 + tolerance))
         _CACHE[key] = UnrollChoice(chosen, median_ms)
     return _CACHE[key]
@@ -113,28 +114,19 @@ def _hashable(cell: Cell) -> Any:
     return cell
 
 
-def _compiled_call(
-    cell: Cell,
-    params: Params,
-    inputs: Array,
-    sequence_length: Array | None,
-    unroll: int,
-    train: bool,
-    remat: bool,
-) -> Callable[[], Any]:
-    """A zero-argument function that runs one compiled call and waits for it."""
-    x = jnp.zeros(inputs.shape, inputs.dtype)
-    p = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), params)
-    lengths = None
-    if sequence_length is not None:
-        lengths = jnp.full(jnp.shape(sequence_length), inputs.shape[1], jnp.int32)
+def _compiled_call(cell: Cell, unroll: int, train: bool, remat: bool, *args: Any) -> Callable[[], Any]:
+    """A zero-argument function that runs ``dynamic_unroll`` compiled on ``args``, and waits for it.
+
+    Args:
+      args: ``(params, inputs [B, T, F], sequence_length [B] or None)``.
+    """
 
     def forward(p, x, lengths):
         return dynamic_unroll(cell, p, x, sequence_length=lengths, unroll=unroll, remat=remat)[0]
 
-    fn = jax.jit(jax.grad(lambda *args: jnp.sum(forward(*args))) if train else forward)
-    compiled = fn.lower(p, x, lengths).compile()
-    return lambda: jax.block_until_ready(compiled(p, x, lengths))
+    fn = jax.jit(jax.grad(lambda *a: jnp.sum(forward(*a))) if train else forward)
+    compiled = fn.lower(*args).compile()
+    return lambda: jax.block_until_ready(compiled(*args))
 
 
 def interleaved_times(

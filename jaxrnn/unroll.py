@@ -1,11 +1,6 @@
-"""Unrolling a cell through time: a Python loop (static) or ``lax.scan`` (dynamic), and both directions.
+"""Unrolling a cell through time: a Python loop, ``lax.scan`` or :mod:`jaxrnn.fused`; one or both directions.
 
-All unrollers share TF's ``dynamic_rnn`` meaning of ``sequence_length`` and
-``reverse`` (outputs come back in the original time order) and packed rows'
-``segment_ids``, implemented once in :mod:`jaxrnn.masking`. ``static_unroll``
-traces ``cell.apply`` once per step (TF ``static_rnn``); ``dynamic_unroll``
-traces it once and loops with ``lax.scan`` or, for cells that declare their
-:class:`~jaxrnn.cells.Recurrence`, runs :mod:`jaxrnn.fused` (:func:`jaxrnn.unroll_path`).
+Every unroller masks and reverses as :mod:`jaxrnn.masking` says (TF's ``dynamic_rnn`` meaning).
 """
 
 from __future__ import annotations
@@ -32,7 +27,6 @@ def _masked_apply(
 
     def body(state, step):
         t, x, reset = step
-        # a new segment reads the row's initial state, not the previous segment's last state
         state = masking.restart(reset, initial, state)
         new_state, y = cell.apply(params, state, x, key=key, training=training, time_step=t)
         # freeze the state past each sequence's end and zero its output, as TF's dynamic_rnn does
@@ -55,8 +49,6 @@ def static_unroll(
     segment_ids: Array | None = None,
 ) -> tuple[Array | list[Array], State]:
     """Unroll ``cell`` with a Python loop: one traced step per time step (TF ``static_rnn``).
-
-    The loop of :class:`~jaxrnn.Cell`'s contract, plus the masking of :mod:`jaxrnn.masking`.
 
     Args:
       cell: a :class:`~jaxrnn.Cell`.

@@ -1,8 +1,4 @@
-"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract.
-
-A wrapper that leaves the recurrence alone passes the cell's :class:`~jaxrnn.cells.Recurrence`
-through (composing its ``readout``), keeping the fast path (:func:`jaxrnn.unroll_path`).
-"""
+"""Cell wrappers: each takes cells and returns a :class:`~jaxrnn.Cell` with the same contract."""
 
 from __future__ import annotations
 
@@ -82,7 +78,6 @@ def stack_cells(cells: Sequence[Cell], state_is_tuple: bool = True) -> Cell:
         return jax.tree.unflatten(treedef, jnp.split(state, splits, axis=-1))
 
     def join(states):
-        # the flat state: the layers' state leaves concatenated on the last axis
         return tuple(states) if state_is_tuple else jnp.concatenate(jax.tree.leaves(tuple(states)), axis=-1)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
@@ -250,10 +245,8 @@ def dropout(
         return state, y
 
     rec = cell.recurrence
-    if active and isinstance(rec, Recurrence):
-        rec = rec._replace(training=False)
-    elif active:
-        rec = None  # a stack's layers would need the masks between them
+    if active:  # the recurrence holds at inference only; a stack's would need the masks between layers
+        rec = rec._replace(training=False) if isinstance(rec, Recurrence) else None
     return cell._replace(apply=apply, recurrence=None if rec is None else rec._replace(apply=apply))
 
 

@@ -123,22 +123,16 @@ def pipelined_unroll(
     stacked_params = jax.tree.map(lambda *a: jnp.stack(a), *per_layer)
     stacked_state = jax.tree.map(lambda *a: jnp.stack(a), *initial_state)
     lengths_arg = jnp.full((batch_size,), num_steps, jnp.int32) if lengths is None else lengths
-    key_data = None if key is None else jax.random.key_data(key)
-    key_impl = None if key is None else jax.random.key_impl(key)
     num_ticks = num_steps + num_layers - 1
     # one traced step per distinct cell value: ``[cell] * L`` compiles one step, not L branches
     distinct = list({id(c): c for c in cells}.values())
     branch_of = [next(j for j, c in enumerate(distinct) if c is cell) for cell in cells]
 
-    def device_program(p, state, p0, xs, lens, kdata):
+    def device_program(p, state, p0, xs, lens, key):
         layer = lax.axis_index(axis)
         p = jax.tree.map(lambda a: a[0], p)
         state = jax.tree.map(lambda a: a[0], state)
-        layer_key = (
-            None
-            if kdata is None
-            else jax.random.fold_in(jax.random.wrap_key_data(kdata, impl=key_impl), layer)
-        )
+        layer_key = None if key is None else jax.random.fold_in(key, layer)
 
         def run_layer(cell, p, s, x_in, t):
             def first():
@@ -175,7 +169,7 @@ def pipelined_unroll(
         out_specs=(layer_spec, layer_spec),
         check_vma=False,
     )
-    final, ys_all = run(stacked_params, stacked_state, params[0], xs, lengths_arg, key_data)
+    final, ys_all = run(stacked_params, stacked_state, params[0], xs, lengths_arg, key)
     # the top device's outputs, from the tick its wave reached time 0
     ys = ys_all[num_layers - 1, num_layers - 1 :]
     if reverse:
