@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 BATCH, SIDE, CHANNELS, FILTERS = 64, 8, 16, 16
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lengths = [int(v) for v in args.lengths.split(",")]
     cell = jaxrnn.conv_lstm_cell(FILTERS, (SIDE, SIDE))
     params = cell.init(jax.random.key(0), SIDE * SIDE * CHANNELS)
-    results: dict[str, Any] = {"env": _timing.environment(), "repeats": args.repeats, "lengths": lengths}
+    results: dict[str, Any] = {"env": timing.environment(), "repeats": args.repeats, "lengths": lengths}
     rows = []
     for length in lengths:
         x = jax.random.normal(jax.random.key(1), (BATCH, length, SIDE * SIDE * CHANNELS), jnp.float32)
@@ -61,24 +61,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for unroller, (forward, backward) in steps().items():
             for mode, fn in (("forward", forward), ("forward+backward", backward)):
                 name = f"{unroller} {mode}"
-                compiled, compile_s[name] = _timing.compile_seconds(fn, params, x)
+                compiled, compile_s[name] = timing.compile_seconds(fn, params, x)
                 values[name] = compiled(params, x)
-                runs[name] = lambda c=compiled, x=x: _timing.block(c(params, x))
+                runs[name] = lambda c=compiled, x=x: timing.block(c(params, x))
         # same maths: loss and gradients must agree before the times mean anything
         static, scan = values["static forward+backward"], values["scan forward+backward"]
         np.testing.assert_allclose(static[0], scan[0], rtol=1e-5)
         for a, b in zip(jax.tree.leaves(static[1]), jax.tree.leaves(scan[1])):
             np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
-        times = _timing.interleaved(runs, args.repeats, warmup=1)
-        med = {n: _timing.median_ms(v) for n, v in times.items()}
+        times = timing.interleaved(runs, args.repeats, warmup=1)
+        med = {n: timing.median_ms(v) for n, v in times.items()}
         results[str(length)] = {n: {"median_ms": med[n], "compile_s": compile_s[n]} for n in runs}
         for mode in ("forward", "forward+backward"):
             ratio = med[f"scan {mode}"] / med[f"static {mode}"]
             rows.append([length, mode, med[f"static {mode}"], med[f"scan {mode}"], ratio])
-    _timing.print_table(["T", "mode", "static ms", "scan ms", "scan / static"], rows)
-    path = _timing.write_json("conv_lstm", results)
+    timing.print_table(["T", "mode", "static ms", "scan ms", "scan / static"], rows)
+    path = timing.write_json("conv_lstm", results)
     _plot(results, lengths)
-    print(f"wrote {path} and {_timing.figure_path('conv_lstm')}")
+    print(f"wrote {path} and {timing.figure_path('conv_lstm')}")
     return results
 
 
@@ -97,7 +97,7 @@ def _plot(results: dict[str, Any], lengths: list[int]) -> None:
     ax.set_title(f"ConvLSTM B{BATCH} {SIDE}x{SIDE}x{CHANNELS} -> {FILTERS}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(_timing.figure_path("conv_lstm"), dpi=100)
+    fig.savefig(timing.figure_path("conv_lstm"), dpi=100)
     plt.close(fig)
 
 

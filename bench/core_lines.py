@@ -4,8 +4,8 @@
 
 Counts ``wc -l`` lines of the modules the core redesign touched (cells, unrollers, fast path, masking,
 wrappers, checks, pipeline, ...) plus ``wavefront.py`` (added after it), at a commit read through
-``git show`` and in the working tree (or a second commit). A module renamed by the redesign
-(``_fused_scan.py`` → ``fused.py``) is counted under its new name.
+``git show`` and in the working tree (or a second commit). Modules renamed since
+(``_fused_scan.py`` → ``fused.py``, ``_checks.py`` → ``checks.py``) are counted under their new names.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import subprocess
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CORE = (
     "jaxrnn/__init__.py",
-    "jaxrnn/_checks.py",
+    "jaxrnn/checks.py",
     "jaxrnn/cells.py",
     "jaxrnn/layers.py",
     "jaxrnn/parallel/pipeline.py",
@@ -31,7 +31,7 @@ CORE = (
     "jaxrnn/masking.py",
     "jaxrnn/wavefront.py",
 )
-RENAMED = {"jaxrnn/fused.py": "jaxrnn/_fused_scan.py"}
+RENAMED = {"jaxrnn/fused.py": "jaxrnn/_fused_scan.py", "jaxrnn/checks.py": "jaxrnn/_checks.py"}
 
 
 def count_lines(path: str, commit: str | None) -> int:

@@ -19,7 +19,7 @@ import argparse
 import os
 import pathlib
 
-from bench._timing import write_json
+from bench.timing import write_json
 from jaxrnn.tasks.forecaster_run import ForecastConfig, train_forecaster
 
 DATA = pathlib.Path(

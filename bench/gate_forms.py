@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax import lax
 
 import jaxrnn
-from bench import _timing, step_profile
+from bench import step_profile, timing
 from jaxrnn.cells import row
 
 B, T, F, H = 64, 100, 64, 256
@@ -48,14 +48,14 @@ def main(argv: list[str] | None = None) -> None:
 
         for kind, fn in (("forward", forward), ("grad", jax.grad(loss))):
             compiled = jax.jit(fn).lower(b, x).compile()
-            runs[(kind, name)] = lambda c=compiled: _timing.block(c(b, x))
-    times = _timing.interleaved(runs, args.repeats)
+            runs[(kind, name)] = lambda c=compiled: timing.block(c(b, x))
+    times = timing.interleaved(runs, args.repeats)
     rows = []
     for kind, name in runs:
         base = times[(kind, "library")]
         ratio = statistics.median(a / c for a, c in zip(times[(kind, name)], base))
-        rows.append([kind, name, _timing.median_ms(times[(kind, name)]), ratio])
-    _timing.print_table(["pass", "form", "median ms", "/ library (paired)"], rows)
+        rows.append([kind, name, timing.median_ms(times[(kind, name)]), ratio])
+    timing.print_table(["pass", "form", "median ms", "/ library (paired)"], rows)
 
 
 if __name__ == "__main__":

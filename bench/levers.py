@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 B, T, F, H = 64, 100, 64, 256
 YNN = "xla_cpu_experimental_ynn_fusion_type"
@@ -98,28 +98,28 @@ def main() -> None:
                 except Exception as e:  # an option this XLA does not know or cannot apply here
                     failed[label] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
                     continue
-                fns[label] = lambda c=compiled, p=params: _timing.block(c(p, x))
-    times = _timing.interleaved(fns, args.repeats)
+                fns[label] = lambda c=compiled, p=params: timing.block(c(p, x))
+    times = timing.interleaved(fns, args.repeats)
     rows, results = (
         [],
-        {"environment": _timing.environment(), "repeats": args.repeats, "ms": {}, "failed": failed},
+        {"environment": timing.environment(), "repeats": args.repeats, "ms": {}, "failed": failed},
     )
     for kind in args.cells.split(","):
         for name in names:
             ms = {}
             for w in ("train", "infer"):
                 label = f"{kind} {w}|{name}"
-                ms[w] = _timing.median_ms(times[label]) if label in times else None
+                ms[w] = timing.median_ms(times[label]) if label in times else None
             results["ms"][f"{kind}|{name}"] = ms
-            base = {w: _timing.median_ms(times[f"{kind} {w}|default"]) for w in ("train", "infer")}
+            base = {w: timing.median_ms(times[f"{kind} {w}|default"]) for w in ("train", "infer")}
             cells = []
             for w in ("train", "infer"):
                 cells += ["failed", "-"] if ms[w] is None else [ms[w], base[w] / ms[w]]
             rows.append([kind, name, *cells])
-    _timing.print_table(["cell", "variant", "train ms", "speed-up", "infer ms", "speed-up"], rows)
+    timing.print_table(["cell", "variant", "train ms", "speed-up", "infer ms", "speed-up"], rows)
     for label, why in failed.items():
         print(f"failed to compile: {label}: {why}")
-    print(f"wrote {_timing.write_json('levers', results)}")
+    print(f"wrote {timing.write_json('levers', results)}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import optax
 from tqdm import tqdm
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 from jaxrnn.data.mnist import load_mnist
 from jaxrnn.data.reber import reber_dataset
 
@@ -180,10 +180,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
         }
         rows += [[task, kind, r["best_val"], r["best_step"], r["test"]] for kind, r in results[task].items()]
         rows.append([task, "majority class", "", "", majority[task]])
-    _timing.print_table(["task", "model", "best val acc", "at step", "test acc"], rows)
+    timing.print_table(["task", "model", "best val acc", "at step", "test acc"], rows)
     payload = {"config": vars(args), "results": results, "majority_class_test_accuracy": majority}
-    print("wrote", _timing.write_json("min_gru_accuracy", payload))
-    path = _timing.figure_path("min_gru_accuracy")
+    print("wrote", timing.write_json("min_gru_accuracy", payload))
+    path = timing.figure_path("min_gru_accuracy")
     plot(results, path)
     print("wrote", path)
     return results

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 from jaxrnn import train
 from jaxrnn.data.batching import sequential_batches, shuffled_batches
 from jaxrnn.tasks.classifier import DEFAULTS, classifier_loss, load_splits, sequence_classifier
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--mnist-train-size", type=int, default=None, help="the first N training images")
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"environment": _timing.environment()}
+    results: dict[str, Any] = {"environment": timing.environment()}
     rows = []
     for dataset in args.datasets.split(","):
         size = args.mnist_train_size if dataset == "mnist" else None
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 [dataset, name, epochs, r["best_epoch"], r["validation_accuracy"], r["test_accuracy"]]
             )
             print(dataset, name, r, flush=True)
-    _timing.print_table(["dataset", "matmul dtype", "epochs", "best", "validation acc", "test acc"], rows)
-    print(f"wrote {_timing.write_json('mixed_precision', results)}")
+    timing.print_table(["dataset", "matmul dtype", "epochs", "best", "validation acc", "test acc"], rows)
+    print(f"wrote {timing.write_json('mixed_precision', results)}")
     return results
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import optax
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 from jaxrnn.progress import progress_bar
 
 # JAXRNN_DATA, else ../shared/data beside the repository
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 bar.update(1)
     rows: list[list[Any]] = []
     result: dict[str, Any] = {
-        "environment": _timing.environment(),
+        "environment": timing.environment(),
         "losses": losses,
         "relative_loss_diff": rel,
         "relative_grad_diff": grad_rel,
@@ -193,9 +193,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append([name, len(data[name]), 1e3 * seconds, total / seconds])
     ratio = result["packed"]["tokens_per_second"] / result["padded"]["tokens_per_second"]
     result["packed_over_padded"] = ratio
-    _timing.print_table(["layout", "batches", "epoch ms (median)", "tokens/s"], rows)
+    timing.print_table(["layout", "batches", "epoch ms (median)", "tokens/s"], rows)
     print(f"packed / padded throughput: {ratio:.2f}x")
-    print("wrote", _timing.write_json("packing", result))
+    print("wrote", timing.write_json("packing", result))
     _plot(lengths, num_steps, result)
     return result
 
@@ -215,7 +215,7 @@ def _plot(lengths: np.ndarray, num_steps: int, result: dict[str, Any]) -> None:
         ylabel="real tokens / s (train step)", title=f"packed / padded = {result['packed_over_padded']:.2f}x"
     )
     fig.tight_layout()
-    path = _timing.figure_path("packing")
+    path = timing.figure_path("packing")
     fig.savefig(path, dpi=100)
     print("wrote", path)
 

@@ -11,7 +11,7 @@ For minGRU (Feng et al. 2024) it times one forward+backward step
 
 and, beside them, the classic GRU with ``dynamic_unroll`` (``gru_scan``), whose
 recurrence is not linear and has no parallel form. Implementations take turns
-(``bench._timing.interleaved``); compile time is measured separately.
+(``bench.timing.interleaved``); compile time is measured separately.
 
 Each shape ``--configs`` (batch x features x hidden) gets its own sweep: the
 associative scan does more arithmetic than the loop (about twice the
@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from tqdm import tqdm
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 METHODS = ("static", "scan", "assoc", "gru_scan")
 
@@ -63,14 +63,14 @@ def measure(
     for method in methods:
         cell, fn = step_fn(method, hidden)
         params = cell.init(jax.random.key(1), features)
-        exe, seconds = _timing.compile_seconds(fn, params, x)
+        exe, seconds = timing.compile_seconds(fn, params, x)
         compiled[method] = (exe, params)
         row[method] = {"compile_s": seconds}
-    times = _timing.interleaved(
-        {m: (lambda e=e, p=p: _timing.block(e(p, x))) for m, (e, p) in compiled.items()}, repeats
+    times = timing.interleaved(
+        {m: (lambda e=e, p=p: timing.block(e(p, x))) for m, (e, p) in compiled.items()}, repeats
     )
     for method, t in times.items():
-        row[method]["step_ms"] = _timing.median_ms(t)
+        row[method]["step_ms"] = timing.median_ms(t)
     return row
 
 
@@ -118,10 +118,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[int, dict[str, Any]]]:
             results[config][length] = r
             step = [(f"{r[m]['step_ms']:.3g}" if m in r else "not run") for m in METHODS]
             rows.append([config, length, *step, r["scan"]["step_ms"] / r["assoc"]["step_ms"]])
-    _timing.print_table(["BxFxH", "T", *(f"{m} ms" for m in METHODS), "scan/assoc"], rows)
-    payload = {"config": vars(args), "environment": _timing.environment(), "results": results}
-    print("wrote", _timing.write_json("parallel_in_time", payload))
-    path = _timing.figure_path("parallel_in_time")
+    timing.print_table(["BxFxH", "T", *(f"{m} ms" for m in METHODS), "scan/assoc"], rows)
+    payload = {"config": vars(args), "environment": timing.environment(), "results": results}
+    print("wrote", timing.write_json("parallel_in_time", payload))
+    path = timing.figure_path("parallel_in_time")
     plot(results, path)
     print("wrote", path)
     return results

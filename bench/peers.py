@@ -62,7 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 LR = 1e-3
 WORKLOADS = {
@@ -128,7 +128,7 @@ def _jax_step(
         def step(p):
             return apply(p, x)
 
-    compiled, _ = _timing.compile_seconds(step, params)
+    compiled, _ = timing.compile_seconds(step, params)
     holder = {"p": params}
 
     def run():
@@ -136,9 +136,9 @@ def _jax_step(
             holder["p"], loss = compiled(holder["p"])
             loss.block_until_ready()
         else:
-            _timing.block(compiled(holder["p"]))
+            timing.block(compiled(holder["p"]))
 
-    return run, _timing.temp_bytes(compiled)
+    return run, timing.temp_bytes(compiled)
 
 
 def _head(key: jax.Array, h: int) -> dict[str, jax.Array]:
@@ -438,7 +438,7 @@ def translator_train(
     names["torch full"] = "torch"
     here = [i for i in impls if i not in OWN_PROCESS or impls == [i]]
     runs = {names[n]: f for n, f in runners.items() if names[n] in here}
-    times = _timing.interleaved(runs, repeats, warmup=2)
+    times = timing.interleaved(runs, repeats, warmup=2)
     for impl in set(impls) - set(here):
         times[impl] = time_in_own_process("translator_train", impl, repeats, argv)
     if "jaxrnn" not in times:  # the child: its times only
@@ -449,9 +449,9 @@ def translator_train(
                   "vocab": [model.source_vocab_size, model.target_vocab_size]},
     }  # fmt: skip
     rows = []
-    reference = _timing.median_ms(times["jaxrnn"])
+    reference = timing.median_ms(times["jaxrnn"])
     for impl, ts in times.items():
-        ms = _timing.median_ms(ts)
+        ms = timing.median_ms(ts)
         entry[impl] = {
             "median_ms": ms,
             "times_ms": [1e3 * t for t in ts],
@@ -485,9 +485,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     skipped = sorted(set(args.impls.split(",")) - set(impls))
     if skipped:
         print(f"skipping (not installed): {', '.join(skipped)}")
-    peak = 0.0 if args.times_out else _timing.matmul_peak_gflops()
+    peak = 0.0 if args.times_out else timing.matmul_peak_gflops()
     print(f"measured float32 matmul peak (one 2048^3 jnp.dot): {peak:.1f} GFLOP/s")
-    results: dict[str, Any] = {"env": _timing.environment(), "peak_gflops": peak, "repeats": args.repeats}
+    results: dict[str, Any] = {"env": timing.environment(), "peak_gflops": peak, "repeats": args.repeats}
     rows = []
     for name in args.workloads.split(","):
         if name in CORPUS_WORKLOADS:
@@ -525,13 +525,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 x2 = jnp.concatenate([x, x], axis=1)
                 _, temp2 = IMPLS[impl](kind, b, 2 * t, f, h, train, x2, labels)
                 slopes[impl] = (temp2 - temps[impl]) / t
-        times = _timing.interleaved(runs, args.repeats, warmup=2)
+        times = timing.interleaved(runs, args.repeats, warmup=2)
         for impl in elsewhere:
             times[impl] = time_in_own_process(name, impl, args.repeats, child_argv)
         raw[name] = times
         if args.times_out:
             continue
-        medians = {impl: _timing.median_ms(ts) for impl, ts in times.items()}
+        medians = {impl: timing.median_ms(ts) for impl, ts in times.items()}
         work = flops(kind, b, t, f, h, train)
         entry = {"shape": dict(kind=kind, batch=b, time=t, features=f, hidden=h, train=train), "flops": work}
         for impl in present:
@@ -566,10 +566,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     header = [
         "workload", "impl", "median ms", "vs", "impl/vs", "% of peak", "MB kept / T", "MB / added step"
     ]  # fmt: skip
-    _timing.print_table(header, rows)
-    path = _timing.write_json("peers", results)
+    timing.print_table(header, rows)
+    path = timing.write_json("peers", results)
     _plot(results, [w for w in args.workloads.split(",") if w in results], impls)
-    print(f"wrote {path} and {_timing.figure_path('peers')}")
+    print(f"wrote {path} and {timing.figure_path('peers')}")
     return results
 
 
@@ -589,7 +589,7 @@ def _plot(results: dict[str, Any], workloads: list[str], impls: list[str]) -> No
     ax.set_ylabel("median time / matching jaxrnn's (higher = jaxrnn faster)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(_timing.figure_path("peers"), dpi=100)
+    fig.savefig(timing.figure_path("peers"), dpi=100)
     plt.close(fig)
 
 

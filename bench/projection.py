@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 SHAPES = {
     # name: (cell factory, batch, time, features, hidden, outputs)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"env": _timing.environment(), "repeats": args.repeats}
+    results: dict[str, Any] = {"env": timing.environment(), "repeats": args.repeats}
     rows = []
     for shape, (make, b, t, f, h, o) in SHAPES.items():
         kx, ky = jax.random.split(jax.random.key(0))
@@ -62,13 +62,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         y = jax.random.normal(ky, (b, t, o), jnp.float32)
         runs, losses, compile_s = {}, {}, {}
         for name, (step, params) in variants(make, b, t, f, h, o).items():
-            compiled, compile_s[name] = _timing.compile_seconds(step, params, x, y)
+            compiled, compile_s[name] = timing.compile_seconds(step, params, x, y)
             losses[name] = float(compiled(params, x, y)[0])
-            runs[name] = lambda c=compiled, p=params, x=x, y=y: _timing.block(c(p, x, y))
+            runs[name] = lambda c=compiled, p=params, x=x, y=y: timing.block(c(p, x, y))
         # same weights, same maths: the two losses must agree before their times mean anything
         np.testing.assert_allclose(losses["per_step"], losses["time_distributed"], rtol=1e-4)
-        times = _timing.interleaved(runs, args.repeats, warmup=2)
-        med = {n: _timing.median_ms(v) for n, v in times.items()}
+        times = timing.interleaved(runs, args.repeats, warmup=2)
+        med = {n: timing.median_ms(v) for n, v in times.items()}
         results[shape] = {
             n: {"median_ms": med[n], "times_ms": [1e3 * s for s in times[n]], "compile_s": compile_s[n]}
             for n in runs
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results[shape]["speedup_time_distributed"] = med["per_step"] / med["time_distributed"]
         for n in runs:
             rows.append([shape, n, med[n], med["per_step"] / med[n], compile_s[n]])
-    _timing.print_table(["shape", "projection", "f+b median ms", "speedup vs per_step", "compile s"], rows)
-    path = _timing.write_json("projection", results)
+    timing.print_table(["shape", "projection", "f+b median ms", "speedup vs per_step", "compile s"], rows)
+    path = timing.write_json("projection", results)
     _plot(results)
-    print(f"wrote {path} and {_timing.figure_path('projection')}")
+    print(f"wrote {path} and {timing.figure_path('projection')}")
     return results
 
 
@@ -98,7 +98,7 @@ def _plot(results: dict[str, Any]) -> None:
     ax.set_ylabel("forward+backward median ms")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(_timing.figure_path("projection"), dpi=100)
+    fig.savefig(timing.figure_path("projection"), dpi=100)
     plt.close(fig)
 
 

@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 
 BATCH, FEATURES, HIDDEN = 64, 64, 256
 
@@ -98,10 +98,10 @@ COMPILE_START, COMPILE_END = "@compile-start", "@compile-end"
 
 
 def _compile(f, params, x, label: str, announce: bool):
-    """``_timing.compile_seconds``, announced on stderr in a child so the parent can cap the compile alone."""
+    """``timing.compile_seconds``, announced on stderr in a child so the parent can cap the compile alone."""
     if announce:
         print(f"{COMPILE_START} {label}", file=sys.stderr, flush=True)
-    out = _timing.compile_seconds(f, params, x)
+    out = timing.compile_seconds(f, params, x)
     if announce:
         print(f"{COMPILE_END} {label}", file=sys.stderr, flush=True)
     return out
@@ -118,18 +118,18 @@ def measure(
         params = cell.init(jax.random.key(1), FEATURES)
         c_fwd, t_fwd = _compile(fwd, params, x, f"{name} forward", announce)
         c_bwd, t_bwd = _compile(fwd_bwd, params, x, f"{name} forward+backward", announce)
-        temp = _timing.temp_bytes(c_bwd)
+        temp = timing.temp_bytes(c_bwd)
         results[name] = {
             "compile_forward_s": t_fwd,
             "compile_forward_backward_s": t_bwd,
             "temp_bytes_per_step": None if temp is None else temp / length,
         }
-        runs[f"{name}/fwd"] = lambda c=c_fwd, p=params: _timing.block(c(p, x))
-        runs[f"{name}/fwd_bwd"] = lambda c=c_bwd, p=params: _timing.block(c(p, x))
-    times = _timing.interleaved(runs, repeats)
+        runs[f"{name}/fwd"] = lambda c=c_fwd, p=params: timing.block(c(p, x))
+        runs[f"{name}/fwd_bwd"] = lambda c=c_bwd, p=params: timing.block(c(p, x))
+    times = timing.interleaved(runs, repeats)
     for name in methods:
-        results[name]["forward_ms"] = _timing.median_ms(times[f"{name}/fwd"])
-        results[name]["forward_backward_ms"] = _timing.median_ms(times[f"{name}/fwd_bwd"])
+        results[name]["forward_ms"] = timing.median_ms(times[f"{name}/fwd"])
+        results[name]["forward_backward_ms"] = timing.median_ms(times[f"{name}/fwd_bwd"])
     return results
 
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return res
     methods = {f"scan_u{u}": ("scan", int(u)) for u in args.unrolls.split(",")}
     methods["remat"] = ("remat", 1)
-    results: dict[str, Any] = {"env": _timing.environment(), "args": vars(args), "cells": {}}
+    results: dict[str, Any] = {"env": timing.environment(), "args": vars(args), "cells": {}}
     rows = []
     static_dead: dict[str, int] = {}  # cell -> the length whose static compile hit the cap
     for kind in args.cells.split(","):
@@ -251,14 +251,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     ]
                 )
             # write as we go, so a sweep stopped early still leaves every finished length on disk
-            _timing.write_json("static_vs_scan", results)
+            timing.write_json("static_vs_scan", results)
             print(f"done {kind} T={length}: {json.dumps(entry, default=str)}", file=sys.stderr, flush=True)
-    _timing.print_table(
+    timing.print_table(
         ["cell", "T", "method", "compile fwd s", "compile f+b s", "fwd ms", "f+b ms", "MB/step kept"], rows
     )
-    path = _timing.write_json("static_vs_scan", results)
+    path = timing.write_json("static_vs_scan", results)
     _plot(results)
-    print(f"wrote {path} and {_timing.figure_path('static_vs_scan')}")
+    print(f"wrote {path} and {timing.figure_path('static_vs_scan')}")
     return results
 
 
@@ -288,7 +288,7 @@ def _plot(results: dict[str, Any]) -> None:
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(_timing.figure_path("static_vs_scan"), dpi=100)
+    fig.savefig(timing.figure_path("static_vs_scan"), dpi=100)
     plt.close(fig)
 
 

@@ -41,7 +41,7 @@ import jax.numpy as jnp
 from jax import lax
 
 import jaxrnn
-from bench import _timing, peers
+from bench import peers, timing
 from jaxrnn.cells import Cell, LSTMState, Recurrence, matmul, row
 
 Array = jax.Array
@@ -239,7 +239,7 @@ def forward_forms(b: int, t: int, f: int, h: int, x: Array) -> dict[str, Callabl
             return jnp.swapaxes(lax.scan(body, cell.zero_state(b, xs.dtype), xs)[1], 0, 1)
 
         compiled = jax.jit(run).lower(params, x).compile()
-        return lambda: _timing.block(compiled(params, x))
+        return lambda: timing.block(compiled(params, x))
 
     forms = ("library", "concat", "two GEMMs", "x Wx hoisted")
     return {f"forward: {form}": loop(form) for form in forms}
@@ -288,12 +288,12 @@ def profile(
     levers: bool = False,
 ) -> dict[str, Any]:
     """Time every workload's variants (taking turns, per workload); ms and fractions of ``full``."""
-    peak = _timing.matmul_peak_gflops()
-    results: dict[str, Any] = {"env": _timing.environment(), "peak_gflops": peak, "repeats": repeats}
+    peak = timing.matmul_peak_gflops()
+    results: dict[str, Any] = {"env": timing.environment(), "peak_gflops": peak, "repeats": repeats}
     for name in workloads:
         runs, shape = workload_runs(name, hidden, time, levers)
-        times = _timing.interleaved(runs, repeats, warmup=1)
-        ms = {v: _timing.median_ms(ts) for v, ts in times.items()}
+        times = timing.interleaved(runs, repeats, warmup=1)
+        ms = {v: timing.median_ms(ts) for v, ts in times.items()}
         # each round's variant time over the same round's full time, then the median over rounds:
         # steadier than a ratio of medians when the load changes during the run
         paired = {v: statistics.median(a / b for a, b in zip(ts, times["full"])) for v, ts in times.items()}
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"measured float32 matmul peak: {results['peak_gflops']:.1f} GFLOP/s; fractions are of `full`")
     print(markdown(results, workloads))
     if args.json is None:
-        path = _timing.write_json("step_profile", results)
+        path = timing.write_json("step_profile", results)
     else:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)

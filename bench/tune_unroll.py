@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
-from bench import _timing, peers
+from bench import peers, timing
 
 CELLS = {
     "lstm": jaxrnn.lstm_cell,
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--candidates", default="1,2,4,8,16")
     args = parser.parse_args(argv)
     candidates = tuple(int(c) for c in args.candidates.split(","))
-    results: dict[str, Any] = {"env": _timing.environment(), "repeats": args.repeats}
+    results: dict[str, Any] = {"env": timing.environment(), "repeats": args.repeats}
     rows = []
     for name, (kind, b, t, f, h, train) in peers.WORKLOADS.items():
         if kind not in CELLS:  # tune_unroll tunes one cell; the multi-layer workloads are stacks of them
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         steps = {
             u: peers.jaxrnn_impl(kind, b, t, f, h, train, x, labels, unroll=u)[0] for u in {1, choice.unroll}
         }
-        times = _timing.interleaved(steps, 2 * args.repeats + 1, warmup=2)
-        step_ms = {u: _timing.median_ms(ts) for u, ts in times.items()}
+        times = timing.interleaved(steps, 2 * args.repeats + 1, warmup=2)
+        step_ms = {u: timing.median_ms(ts) for u, ts in times.items()}
         results[name] = {"unroll": choice.unroll, "median_ms": choice.median_ms, "step_ms": step_ms}
         ms = choice.median_ms
         rows.append(
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ]
         )
     header = ["workload", "chosen", *(f"{c} / 1" for c in candidates), "step ms (1)", "step chosen / 1"]
-    _timing.print_table(header, rows)
-    print(f"wrote {_timing.write_json('tune_unroll', results)}")
+    timing.print_table(header, rows)
+    print(f"wrote {timing.write_json('tune_unroll', results)}")
     return results
 
 

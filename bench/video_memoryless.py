@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bench import _timing
+from bench import timing
 from jaxrnn.cells import lstm_cell
 from jaxrnn.tasks.video import VideoConfig, memoryless, train_video, video_classifier
 
@@ -36,13 +36,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         [split, *(result[split][k] for k in ("accuracy", "digit_accuracy", "direction_accuracy"))]
         for split in ("validation", "test")
     ]
-    _timing.print_table(["split", "accuracy (both)", "digit", "direction"], rows)
+    timing.print_table(["split", "accuracy (both)", "digit", "direction"], rows)
     payload = {
-        "env": _timing.environment(),
+        "env": timing.environment(),
         "config": result["config"],
         **{k: result[k] for k in ("validation", "test")},
     }
-    print(f"wrote {_timing.write_json('video_memoryless', payload)}")
+    print(f"wrote {timing.write_json('video_memoryless', payload)}")
     return payload
 
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxrnn
-from bench import _timing
+from bench import timing
 from jaxrnn import fused, masking, wavefront
 
 B, T, F, H, L = 64, 100, 64, 256, 4
@@ -72,18 +72,18 @@ def main() -> None:
     fns = {}
     for name, (fn, p, x) in variants().items():
         compiled = jax.jit(fn).lower(p, x).compile()
-        fns[name] = lambda c=compiled, p=p, x=x: _timing.block(c(p, x))
-    times = _timing.interleaved(fns, args.repeats)
-    rows, results = [], {"environment": _timing.environment(), "repeats": args.repeats, "ms": {}}
+        fns[name] = lambda c=compiled, p=p, x=x: timing.block(c(p, x))
+    times = timing.interleaved(fns, args.repeats)
+    rows, results = [], {"environment": timing.environment(), "repeats": args.repeats, "ms": {}}
     for name in fns:
-        ms = _timing.median_ms(times[name])
-        base = _timing.median_ms(
+        ms = timing.median_ms(times[name])
+        base = timing.median_ms(
             times[name.split("|")[0] + ("|layered" if name.startswith("stack") else "|two loops")]
         )
         results["ms"][name] = ms
         rows.append([name, ms, ms / base])
-    _timing.print_table(["variant", "median ms", "/ baseline"], rows)
-    print(f"wrote {_timing.write_json('wavefront', results)}")
+    timing.print_table(["variant", "median ms", "/ baseline"], rows)
+    print(f"wrote {timing.write_json('wavefront', results)}")
 
 
 if __name__ == "__main__":

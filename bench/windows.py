@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from bench import _timing, peers
+from bench import peers, timing
 from jaxrnn import fused
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--workloads", default="lstm_train,mnist")
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"env": _timing.environment(), "repeats": args.repeats}
+    results: dict[str, Any] = {"env": timing.environment(), "repeats": args.repeats}
     rows = []
     for name in args.workloads.split(","):
         kind, b, t, f, h, train = shape = peers.WORKLOADS[name]
@@ -61,11 +61,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             long_shape = (kind, b, 2 * t, f, h, train)
             _, temp2 = _build(impl, window, long_shape, jnp.concatenate([x, x], axis=1), labels)
             per_t[label], per_added[label] = temp / t, (temp2 - temp) / t
-        times = _timing.interleaved(runs, args.repeats, warmup=2)
-        base = _timing.median_ms(times[next(iter(variants))])
+        times = timing.interleaved(runs, args.repeats, warmup=2)
+        base = timing.median_ms(times[next(iter(variants))])
         results[name] = {}
         for label in variants:
-            ms = _timing.median_ms(times[label])
+            ms = timing.median_ms(times[label])
             results[name][label] = {
                 "median_ms": ms,
                 "temp_bytes_per_step": per_t[label],
@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             }
             rows.append([name, label, ms, ms / base, per_t[label] / 1e6, per_added[label] / 1e6])
     header = ["workload", "window", "median ms", "ms / default", "MB kept / T", "MB / added step"]
-    _timing.print_table(header, rows)
-    print(f"wrote {_timing.write_json('windows', results)}")
+    timing.print_table(header, rows)
+    print(f"wrote {timing.write_json('windows', results)}")
     return results
 
 

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks
+from jaxrnn import checks
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.segments import check_masking
 
@@ -96,20 +96,20 @@ def _prepare(rnn: LinearRNN, params: Params, inputs: Any, initial_state: Any, ti
         raise TypeError(
             f"rnn must be a LinearRNN (e.g. jaxrnn.linear_rnn.min_gru(64)); got {type(rnn).__name__}"
         )
-    _checks.check_float_array("inputs", inputs)
-    _checks.check_rank(
+    checks.check_float_array("inputs", inputs)
+    checks.check_rank(
         "inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]"
     )
     xs = inputs if time_major else jnp.swapaxes(inputs, 0, 1)
     num_steps, batch_size, features = xs.shape
     if num_steps == 0:
         raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
-    _checks.check_params("inputs", rnn.cell, params, features)
+    checks.check_params("inputs", rnn.cell, params, features)
     expected = jax.eval_shape(lambda: rnn.cell.zero_state(batch_size, xs.dtype))
     if initial_state is None:
         state = rnn.cell.zero_state(batch_size, xs.dtype)
     else:
-        _checks.check_state("initial_state", initial_state, expected)
+        checks.check_state("initial_state", initial_state, expected)
         state = initial_state
     return xs, state
 

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import checks
 
 Array = jax.Array
 Params = Any
@@ -162,7 +162,7 @@ def _dense_params(
     initializer: Initializer | None,
     recurrent_initializer: Initializer | None,
 ) -> dict[str, Array]:
-    _checks.positive_int("input_size", input_size)
+    checks.positive_int("input_size", input_size)
     kx, kh = jax.random.split(key)
     return {
         "Wx": (initializer or jax.nn.initializers.glorot_uniform())(
@@ -187,8 +187,8 @@ def _weights(params: Params) -> tuple[Array, Array, Array]:
 
 
 def _input_part(params: Params, x: Array, matmul_dtype: Any = None) -> Array:
-    if _checks.is_concrete(x):
-        _checks.check_step_input("x", x, params["Wx"].shape[0])
+    if checks.is_concrete(x):
+        checks.check_step_input("x", x, params["Wx"].shape[0])
     xz = matmul(x, params["Wx"], matmul_dtype)
     return xz + row(params["b"], xz)
 
@@ -197,7 +197,7 @@ def _cell(init, sizes, output_size: int, recurrence: Recurrence | None, apply=No
     """A dense cell; without ``apply``, the one its additive ``recurrence`` describes."""
 
     def zero_state(batch_size: int, dtype: Any = jnp.float32) -> State:
-        _checks.positive_int("batch_size", batch_size, minimum=0)
+        checks.positive_int("batch_size", batch_size, minimum=0)
         return jax.tree.map(lambda n: jnp.zeros((batch_size, n), dtype), sizes)
 
     if apply is None:
@@ -245,8 +245,8 @@ def basic_cell(
       A :class:`Cell` with params ``{"Wx": [F, H], "Wh": [H, H], "b": [H]}`` and
       state ``[batch, H]``.
     """
-    _checks.positive_int("num_units", num_units)
-    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
+    checks.positive_int("num_units", num_units)
+    matmul_dtype = checks.float_dtype("matmul_dtype", matmul_dtype)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         return _dense_params(key, input_size, num_units, 1, dtype, initializer, recurrent_initializer)
@@ -301,10 +301,10 @@ def lstm_cell(
       "b": [4H], ...}`` and state :class:`LSTMState` ``(c: [B, H], h: [B, P or H])``.
       Without peepholes and projection it declares its :class:`Recurrence`.
     """
-    _checks.positive_int("num_units", num_units)
+    checks.positive_int("num_units", num_units)
     if num_proj is not None:
-        _checks.positive_int("num_proj", num_proj)
-    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
+        checks.positive_int("num_proj", num_proj)
+    matmul_dtype = checks.float_dtype("matmul_dtype", matmul_dtype)
     if cell_clip is not None and not cell_clip > 0:
         raise ValueError(f"cell_clip must be positive or None; got {cell_clip!r}")
     h_size = num_proj or num_units
@@ -383,8 +383,8 @@ def gru_cell(
       A :class:`Cell` with params ``{"Wx": [F, 3H], "Wh": [H, 3H], "b": [3H]
       (, "bh": [3H])}`` and state ``[batch, H]``.
     """
-    _checks.positive_int("num_units", num_units)
-    matmul_dtype = _checks.float_dtype("matmul_dtype", matmul_dtype)
+    checks.positive_int("num_units", num_units)
+    matmul_dtype = checks.float_dtype("matmul_dtype", matmul_dtype)
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
         params = _dense_params(key, input_size, num_units, 3, dtype, initializer, recurrent_initializer)

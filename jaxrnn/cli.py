@@ -21,7 +21,8 @@ from jaxrnn.tasks.configs import (
 )
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``jaxrnn`` command's argument parser, with every sub-command."""
     parser = argparse.ArgumentParser(prog="jaxrnn", description="Recurrent neural networks in JAX.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the book's 2-step, 4-instance example")
@@ -165,7 +166,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaxrnn`` command; returns the exit status."""
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

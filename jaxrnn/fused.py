@@ -24,7 +24,7 @@ from jax import lax
 from jax.custom_derivatives import SymbolicZero
 from jax.interpreters import ad
 
-from jaxrnn import _checks, masking
+from jaxrnn import checks, masking
 from jaxrnn.cells import Cell, LayerStack, Params, Recurrence, State, matmul, row
 
 Array = jax.Array
@@ -89,8 +89,8 @@ def fused_unroll(
     Returns:
       ``(final_state, outputs [T, B, output_size])``.
     """
-    _checks.positive_int("unroll", unroll)
-    _checks.positive_int("window_rows", window_rows)
+    checks.positive_int("unroll", unroll)
+    checks.positive_int("window_rows", window_rows)
     lengths = None if lengths is None else jnp.asarray(lengths, jnp.int32)
     rec = cell.recurrence
     if isinstance(rec, LayerStack):

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrnn import _checks
+from jaxrnn import checks
 
 Array = jax.Array
 Params = Any
@@ -53,7 +53,7 @@ def dense(
       A :class:`Layer` with params ``{"W": [F, O], "b": [O]}``; ``apply`` takes
       ``[..., F]`` and returns ``[..., O]``.
     """
-    _checks.positive_int("output_size", output_size)
+    checks.positive_int("output_size", output_size)
     if isinstance(initializer, str) and initializer not in _INITIALIZERS:
         raise ValueError(
             f"initializer must be one of {sorted(_INITIALIZERS)} or a function; got {initializer!r}"
@@ -65,14 +65,14 @@ def dense(
     init_w = initializer if callable(initializer) else _INITIALIZERS[initializer or "glorot_uniform"]()
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
-        _checks.positive_int("input_size", input_size)
+        checks.positive_int("input_size", input_size)
         params = {"W": init_w(key, (input_size, output_size), dtype)}
         if use_bias:
             params["b"] = jnp.zeros((output_size,), dtype)
         return params
 
     def apply(params: Params, x: Array) -> Array:
-        _checks.check_float_array("x", x)
+        checks.check_float_array("x", x)
         if x.shape[-1:] != params["W"].shape[:1]:
             raise ValueError(
                 f"x must have {params['W'].shape[0]} features on its last axis; got shape {tuple(x.shape)}"
@@ -97,8 +97,8 @@ def time_distributed(layer: Layer) -> Layer:
     """
 
     def apply(params: Params, x: Array) -> Array:
-        _checks.check_float_array("x", x)
-        _checks.check_rank("x", x, 3, "[batch, time, features]")
+        checks.check_float_array("x", x)
+        checks.check_rank("x", x, 3, "[batch, time, features]")
         batch, time, features = x.shape
         y = layer.apply(params, x.reshape(batch * time, features))
         return y.reshape(batch, time, y.shape[-1])
@@ -133,12 +133,12 @@ def embedding(
       and ``lookup(params, ids: int [...]) -> [..., E]``. Concrete
       out-of-range ids raise ``ValueError``; under ``jit`` they are clamped.
     """
-    _checks.positive_int("vocab_size", vocab_size)
-    _checks.positive_int("embed_size", embed_size)
+    checks.positive_int("vocab_size", vocab_size)
+    checks.positive_int("embed_size", embed_size)
     if not isinstance(trainable, bool):
         raise TypeError(f"trainable must be a bool; got {type(trainable).__name__}")
     if pretrained is not None:
-        _checks.check_float_array("pretrained", pretrained)
+        checks.check_float_array("pretrained", pretrained)
         if tuple(pretrained.shape) != (vocab_size, embed_size):
             raise ValueError(
                 f"pretrained must have shape [vocab_size, embed_size] = ({vocab_size}, {embed_size}); "
@@ -154,7 +154,7 @@ def embedding(
         if not hasattr(ids, "dtype") or not jnp.issubdtype(ids.dtype, jnp.integer):
             raise TypeError(f"ids must be an integer array; got {getattr(ids, 'dtype', type(ids).__name__)}")
         table = params["embeddings"]
-        if _checks.is_concrete(ids) and ids.size:
+        if checks.is_concrete(ids) and ids.size:
             # NumPy, not jnp: under a jit trace jnp.min of a captured constant would be a tracer
             values = np.asarray(ids)
             low, high = int(values.min()), int(values.max())

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import checks
 from jaxrnn.assoc_scan import LinearRNN
 from jaxrnn.cells import Cell, Params
 
@@ -42,7 +42,7 @@ def _gated_cell(num_units: int, gates: int, coefficients) -> LinearRNN:
     """A real-valued linear RNN with ``Wx: [F, gates*H], b: [gates*H]``; output = state."""
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
-        _checks.positive_int("input_size", input_size)
+        checks.positive_int("input_size", input_size)
         wx = jax.nn.initializers.glorot_uniform()(key, (input_size, gates * num_units), dtype)
         return {"Wx": wx, "b": jnp.zeros((gates * num_units,), dtype)}
 
@@ -90,7 +90,7 @@ def min_gru(num_units: int) -> LinearRNN:
     Returns:
       A :class:`~jaxrnn.assoc_scan.LinearRNN`; ``.cell`` has state ``[batch, H]``.
     """
-    _checks.positive_int("num_units", num_units)
+    checks.positive_int("num_units", num_units)
 
     def coefficients(params, x):
         zg = _dense(params, x)
@@ -118,7 +118,7 @@ def min_lstm(num_units: int) -> LinearRNN:
     Returns:
       A :class:`~jaxrnn.assoc_scan.LinearRNN`; ``.cell`` has state ``[batch, H]``.
     """
-    _checks.positive_int("num_units", num_units)
+    checks.positive_int("num_units", num_units)
 
     def coefficients(params, x):
         fig = _dense(params, x)
@@ -170,9 +170,9 @@ def lru(
       A :class:`~jaxrnn.assoc_scan.LinearRNN` with params ``{"nu_log", "theta_log",
       "gamma_log": [H], "B_re", "B_im": [F, H], "C_re", "C_im": [H, O], "D": [F, O]}``.
     """
-    _checks.positive_int("num_units", num_units)
+    checks.positive_int("num_units", num_units)
     out_size = num_units if output_size is None else output_size
-    _checks.positive_int("output_size", out_size)
+    checks.positive_int("output_size", out_size)
     if not (0.0 <= r_min < r_max <= 1.0):
         raise ValueError(
             f"r_min and r_max must satisfy 0 <= r_min < r_max <= 1; got r_min={r_min}, r_max={r_max}"
@@ -181,7 +181,7 @@ def lru(
         raise ValueError(f"max_phase must be positive; got {max_phase!r}")
 
     def init(key: Array, input_size: int, dtype: Any = jnp.float32) -> Params:
-        _checks.positive_int("input_size", input_size)
+        checks.positive_int("input_size", input_size)
         k_r, k_p, k_b, k_c, k_d = jax.random.split(key, 5)
         u1 = jax.random.uniform(k_r, (num_units,), dtype)
         u2 = jax.random.uniform(k_p, (num_units,), dtype)

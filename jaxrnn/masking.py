@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, segments
+from jaxrnn import checks, segments
 from jaxrnn.cells import Cell
 
 Array = jax.Array
@@ -42,27 +42,27 @@ def prepare(
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a jaxrnn Cell (e.g. jaxrnn.lstm_cell(64)); got {type(cell).__name__}")
-    _checks.check_key(key)
-    _checks.check_float_array("inputs", inputs)
-    _checks.check_rank(
+    checks.check_key(key)
+    checks.check_float_array("inputs", inputs)
+    checks.check_rank(
         "inputs", inputs, 3, "[time, batch, features]" if time_major else "[batch, time, features]"
     )
     xs = swap_time(inputs, time_major)
     num_steps, batch_size, features = xs.shape
     if num_steps == 0:
         raise ValueError(f"inputs must have at least one time step; got shape {tuple(inputs.shape)}")
-    _checks.check_params("inputs", cell, params, features)
+    checks.check_params("inputs", cell, params, features)
     if segment_ids is not None:
         segments.check_masking(sequence_length, segment_ids, batch_size, num_steps)
         ids = jnp.asarray(segment_ids, jnp.int32)
         # padding is trailing only (checked), so it is exactly "past the row's length"
         lengths = jnp.sum(ids != 0, axis=1, dtype=jnp.int32)
     else:
-        lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
+        lengths = checks.check_sequence_length(sequence_length, batch_size, num_steps)
     if initial_state is None:
         return xs, lengths, cell.zero_state(batch_size, xs.dtype)
     expected = jax.eval_shape(lambda: cell.zero_state(batch_size, xs.dtype))
-    _checks.check_state("initial_state", initial_state, expected)
+    checks.check_state("initial_state", initial_state, expected)
     return xs, lengths, initial_state
 
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import _checks
+from jaxrnn import checks
 from jaxrnn.layers import Embedding, Params
 
 Array = jax.Array
@@ -43,7 +43,7 @@ def _check_ids(ids: Any, pad_id: Any) -> Array:
         raise ValueError(f"ids must have rank 2 [batch, time]; got shape {tuple(ids.shape)}")
     if not isinstance(pad_id, int) or isinstance(pad_id, bool):
         raise TypeError(f"pad_id must be an int; got {pad_id!r}")
-    if _checks.is_concrete(ids) and ids.size:
+    if checks.is_concrete(ids) and ids.size:
         values = np.asarray(ids)
         is_pad = values == pad_id
         late = np.maximum.accumulate(is_pad, axis=1) & ~is_pad

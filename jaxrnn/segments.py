@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import _checks
+from jaxrnn import checks
 
 Array = jax.Array
 
@@ -45,7 +45,7 @@ def check_segment_ids(segment_ids: Any, batch_size: int, num_steps: int) -> Arra
             f"segment_ids must have shape [batch, time] = ({batch_size}, {num_steps}); "
             f"got shape {tuple(segment_ids.shape)}"
         )
-    if _checks.is_concrete(segment_ids) and segment_ids.size:
+    if checks.is_concrete(segment_ids) and segment_ids.size:
         values = np.asarray(segment_ids)
         if (values < 0).any():
             b, t = np.argwhere(values < 0)[0]
@@ -85,7 +85,7 @@ def check_masking(
         )
     if segment_ids is not None:
         return segment_masks(check_segment_ids(segment_ids, batch_size, num_steps))
-    lengths = _checks.check_sequence_length(sequence_length, batch_size, num_steps)
+    lengths = checks.check_sequence_length(sequence_length, batch_size, num_steps)
     if lengths is None:
         return None
     t = jnp.arange(num_steps, dtype=jnp.int32)[:, None]

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn import _checks
+from jaxrnn import checks
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.unroll import dynamic_unroll
 
@@ -46,7 +46,7 @@ def _check_carried(cell: Cell, state: State, batch_size: int, dtype: Any, what: 
             "a stream keeps its batch size (reset a row to start a new stream in its slot)"
         )
     expected = jax.eval_shape(lambda: cell.zero_state(batch_size, dtype))
-    _checks.check_state("state", state, expected)
+    checks.check_state("state", state, expected)
 
 
 def _check_reset(reset: Any, batch_size: int) -> Array | None:
@@ -82,7 +82,7 @@ def reset_state(cell: Cell, state: State, reset: Array, initial_state: State | N
     if initial_state is None:
         initial_state = cell.zero_state(batch_size, dtype)
     else:
-        _checks.check_state("initial_state", initial_state, jax.eval_shape(lambda: state))
+        checks.check_state("initial_state", initial_state, jax.eval_shape(lambda: state))
 
     def pick(old, new):
         return jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)
@@ -130,8 +130,8 @@ def stream_chunk(
       ValueError, TypeError: a chunk whose batch size differs from the carried
         state's, a state of the wrong structure, a malformed ``reset``.
     """
-    _checks.check_float_array("chunk", chunk)
-    _checks.check_rank("chunk", chunk, 3, "[batch, time, features]")
+    checks.check_float_array("chunk", chunk)
+    checks.check_rank("chunk", chunk, 3, "[batch, time, features]")
     _check_carried(cell, state, chunk.shape[0], chunk.dtype, "chunk")
     if reset is not None:
         state = reset_state(cell, state, reset, initial_state)
@@ -179,10 +179,10 @@ def make_stream_step(cell: Cell) -> Callable[..., tuple[State, Array]]:
         return cell.apply(params, state, x)
 
     def step(params: Params, state: State, x: Array, reset: Array | None = None) -> tuple[State, Array]:
-        _checks.check_float_array("x", x)
-        _checks.check_rank("x", x, 2, "[batch, features]")
+        checks.check_float_array("x", x)
+        checks.check_rank("x", x, 2, "[batch, features]")
         _check_carried(cell, state, x.shape[0], x.dtype, "x")
-        _checks.check_params("x", cell, params, x.shape[1])
+        checks.check_params("x", cell, params, x.shape[1])
         reset = _check_reset(reset, x.shape[0])
         if reset is None:
             return plain(params, state, x)

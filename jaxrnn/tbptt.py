@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, masking
+from jaxrnn import checks, masking
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.unroll import dynamic_unroll
 
@@ -25,7 +25,7 @@ Array = jax.Array
 
 
 def _check_window(window: Any, num_steps: int) -> int:
-    return min(_checks.positive_int("window", window, what="steps per truncated window"), num_steps)
+    return min(checks.positive_int("window", window, what="steps per truncated window"), num_steps)
 
 
 def _shift_time(cell: Cell, offset: Array) -> Cell:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn import _checks
+from jaxrnn import checks
 from jaxrnn.cells import Cell, Params
 from jaxrnn.unroll import dynamic_unroll
 
@@ -66,7 +66,7 @@ def tune_unroll(
     if not values or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in values):
         raise ValueError(f"candidates must be a non-empty sequence of positive ints; got {candidates!r}")
     candidates = tuple(sorted(set(values)))
-    _checks.positive_int("repeats", repeats)
+    checks.positive_int("repeats", repeats)
     if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
         raise ValueError(f"tolerance must be a number in [0, 1); got {tolerance!r}")
     for name, flag in (("train", train), ("remat", remat)):

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrnn import _checks, masking
+from jaxrnn import checks, masking
 from jaxrnn import fused as fused_module
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.masking import reverse_sequence
@@ -80,8 +80,8 @@ def static_unroll(
         if len(inputs) == 0:
             raise ValueError("inputs must be a non-empty list of [batch, features] arrays; got an empty list")
         for t, x in enumerate(inputs):
-            _checks.check_float_array(f"inputs[{t}]", x)
-            _checks.check_rank(f"inputs[{t}]", x, 2, "[batch, features]")
+            checks.check_float_array(f"inputs[{t}]", x)
+            checks.check_rank(f"inputs[{t}]", x, 2, "[batch, features]")
             if x.shape != inputs[0].shape or x.dtype != inputs[0].dtype:
                 raise ValueError(
                     f"inputs[{t}] must match inputs[0] (shape {tuple(inputs[0].shape)}, "
@@ -154,7 +154,7 @@ def dynamic_unroll(
             "dynamic_unroll takes inputs as one [batch, time, features] array; "
             "got a Python list (stack it, or use static_unroll for the list form)"
         )
-    _checks.positive_int("unroll", unroll)
+    checks.positive_int("unroll", unroll)
     if not isinstance(fused, bool):
         raise TypeError(f"fused must be a bool; got {fused!r}")
     xs, lengths, state = masking.prepare(
@@ -223,7 +223,7 @@ def bidirectional_unroll(
       ``((outputs_fw, outputs_bw), (final_state_fw, final_state_bw))``; concatenate
       the outputs on the last axis for the usual ``[batch, time, 2 * units]``.
     """
-    _checks.check_key(key)
+    checks.check_key(key)
     options: dict[str, Any] = dict(
         sequence_length=sequence_length, segment_ids=segment_ids, time_major=time_major,
         training=training, unroll=unroll, remat=remat, fused=fused,

@@ -231,7 +231,7 @@ def test_each_config_names_exactly_its_training_function_arguments(
 def test_flags_come_from_the_config_with_aliases(capsys):
     from jaxrnn.tasks.configs import ClassifierConfig, RegressorConfig, config_from_arguments
 
-    parser = cli._build_parser()
+    parser = cli.build_parser()
     args = parser.parse_args(["train", "classifier", "--units", "7", "--layers", "2", "--unroll", "auto"])
     config = config_from_arguments(ClassifierConfig, args)
     assert config == ClassifierConfig(num_units=7, num_layers=2, unroll="auto")

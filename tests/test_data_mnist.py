@@ -83,7 +83,7 @@ def test_parse_idx_rejects_bad_headers():
         mnist.parse_idx(_idx(np.array([1, 2, 3], np.uint8))[:-1])
 
 
-def _shared_mnist():
+def shared_mnist():
     # ../shared/data beside the repository; a git worktree sits one level deeper (wt/<name>)
     for root in (conftest.SHARED_DATA, conftest.REPO.parents[1] / "shared" / "data"):
         if (root / "mnist").is_dir():
@@ -94,7 +94,7 @@ def _shared_mnist():
 
 
 def test_real_mnist_when_present():
-    m = mnist.load_mnist(_shared_mnist())  # checks the md5s of SOURCE.md
+    m = mnist.load_mnist(shared_mnist())  # checks the md5s of SOURCE.md
     assert m.train_images.shape == (60000, 28, 28) and m.test_images.shape == (10000, 28, 28)
     assert m.train_labels.shape == (60000,) and m.test_labels.shape == (10000,)
     assert m.train_labels.min() == 0 and m.train_labels.max() == 9

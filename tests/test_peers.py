@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import _timing, peers
+from bench import peers, timing
 
 pytest.importorskip("torch")
 
@@ -15,7 +15,7 @@ def test_torch_is_timed_in_its_own_process(monkeypatch, tmp_path):
         raise AssertionError("torch_impl ran in the parent process")
 
     monkeypatch.setitem(peers.IMPLS, "torch", refuse)
-    monkeypatch.setattr(_timing, "OUT_DIR", tmp_path)
+    monkeypatch.setattr(timing, "OUT_DIR", tmp_path)
     result = peers.main(
         [
             "--workloads",

@@ -244,7 +244,7 @@ def test_classifier_learns_mnist_subset_when_present():
     way, it scores about 0.2 on the same 500 test images (0.19 measured at seed 42); the RNN scores
     0.56-0.68 (seeds 0-3); chance is 0.1.
     """
-    from test_data_mnist import _shared_mnist
+    from test_data_mnist import shared_mnist
 
     from jaxrnn.data.batching import shuffled_batches
 
@@ -254,13 +254,13 @@ def test_classifier_learns_mnist_subset_when_present():
         **kwargs,
         validation_size=500,
         test_size=500,
-        data_dir=_shared_mnist(),
+        data_dir=shared_mnist(),
         quiet=True,
         plot=False,
     )
     # the same model and training with the recurrent weights held at zero, scored on the same images
     sets = classifier.load_splits(
-        "mnist", _shared_mnist(), train_size=2000, validation_size=500, test_size=500
+        "mnist", shared_mnist(), train_size=2000, validation_size=500, test_size=500
     )
     model = classifier.sequence_classifier(jaxrnn.basic_cell(32), 10)
     loss = classifier.classifier_loss(model)

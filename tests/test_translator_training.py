@@ -108,10 +108,10 @@ def test_translate_reads_stdin_in_order_with_empty_lines_and_unknown_words(tmp_p
 
 
 def test_model_defaults_follow_the_corpus_and_explicit_flags_win():
-    from jaxrnn.cli import _build_parser
+    from jaxrnn.cli import build_parser
     from jaxrnn.seq2seq.cli import model_defaults
 
-    parser = _build_parser()
+    parser = build_parser()
     numbers = model_defaults(parser.parse_args(["train", "translator"]))
     assert (numbers.attention, numbers.num_units, numbers.embed_size) == ("luong", 128, 64)
     real = model_defaults(parser.parse_args(["train", "translator", "--corpus", "en-fr.tsv"]))

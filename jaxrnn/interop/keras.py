@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn.cells import Cell, basic_cell, gru_cell, lstm_cell
-from jaxrnn.interop._common import as_jax, check_shape, to_numpy
+from jaxrnn.interop.common import as_jax, check_shape, to_numpy
 
 _KINDS = ("lstm", "gru", "simple_rnn")
 _GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}

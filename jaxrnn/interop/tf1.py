@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn.cells import Cell, basic_cell, gru_cell, lstm_cell
-from jaxrnn.interop._common import as_jax, check_shape, to_numpy
+from jaxrnn.interop.common import as_jax, check_shape, to_numpy
 
 _KINDS = ("basic_rnn", "basic_lstm", "lstm", "gru")
 

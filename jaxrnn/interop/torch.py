@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn.cells import Cell, basic_cell, gru_cell, lstm_cell
-from jaxrnn.interop._common import as_jax, check_kind, check_shape, to_numpy
+from jaxrnn.interop.common import as_jax, check_kind, check_shape, to_numpy
 from jaxrnn.wrappers import stack_cells
 
 _GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}

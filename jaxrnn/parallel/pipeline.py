@@ -24,7 +24,7 @@ from jax import lax
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from jaxrnn import _checks, masking
+from jaxrnn import checks, masking
 from jaxrnn.cells import Cell, Params, State
 from jaxrnn.parallel.data_parallel import check_mesh_axis
 from jaxrnn.wrappers import stack_cells
@@ -59,7 +59,7 @@ def _check_cells(cells: Any, params: Any, num_devices: int, axis: str) -> tuple[
                 f"cells[{i}] has output_size={cells[i].output_size}, state_size={cells[i].state_size}"
             )
         got = jax.tree.map(lambda a: (a.shape, a.dtype), params[i])
-        if not _checks.same_structure(params[i], params[-1]) or got != ref:
+        if not checks.same_structure(params[i], params[-1]) or got != ref:
             raise ValueError(
                 f"params[{i}] must have the same structure and shapes as params[{len(cells) - 1}] "
                 "(layers above the first must be identical in kind and size)"

@@ -47,7 +47,10 @@ SHRINK_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # --skip-shrink auto: chosen per hori
 shrink_value = keyword_or("auto", float, lambda a: 0.0 <= a <= 1.0, "'auto' or a number in [0, 1]")
 
 
-def year_ranges(value: str) -> tuple[tuple[int, int], ...]:
+YearRanges = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # train, validation, test
+
+
+def year_ranges(value: str) -> YearRanges:
     """``"1950-1995,1996-2002,2003-2010"`` -> ``((1950, 1995), (1996, 2002), (2003, 2010))`` (``--years``)."""
     try:
         ranges = tuple(tuple(int(y) for y in part.split("-")) for part in value.split(","))
@@ -106,7 +109,7 @@ class ForecastConfig:
     batch_size: int = option(64)
     learning_rate: float = option(3e-3)
     seed: int = option(0, "PRNG seed (an integer)")
-    years: tuple[tuple[int, int], ...] | None = option(
+    years: YearRanges | None = option(
         None,
         "train, validation and test years as FIRST-LAST,FIRST-LAST,FIRST-LAST (default: the issue's "
         "for co2 and elnino, 70/15/15%% of the steps in time order for a CSV); e.g. a backtest that "

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from jaxrnn._checks import positive_int
+from jaxrnn.checks import positive_int
 from jaxrnn.text.skipgram import SkipGramCorpus
 
 

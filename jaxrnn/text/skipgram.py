@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxrnn._checks import positive_int
+from jaxrnn.checks import positive_int
 
 
 class SkipGramCorpus(NamedTuple):

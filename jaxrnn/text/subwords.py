@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn._checks import positive_int
+from jaxrnn.checks import positive_int
 
 
 class Subwords(NamedTuple):

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxrnn._checks import positive_int
+from jaxrnn.checks import positive_int
 from jaxrnn.text.skipgram import (
     SkipGramCorpus,
     noise_distribution,
