@@ -111,9 +111,9 @@ class ForecastConfig:
     seed: int = option(0, "PRNG seed (an integer)")
     years: YearRanges | None = option(
         None,
-        "train, validation and test years as FIRST-LAST,FIRST-LAST,FIRST-LAST (default: the issue's "
-        "for co2 and elnino, 70/15/15%% of the steps in time order for a CSV); e.g. a backtest that "
-        "ends before the test years",
+        "train, validation and test years as FIRST-LAST,FIRST-LAST,FIRST-LAST (default: "
+        "1958-1991,1992-1996,1997-2001 for co2, 1950-1995,1996-2002,2003-2010 for elnino, "
+        "70/15/15%% of the steps in time order for a CSV); e.g. a backtest that ends before the test years",
         parse=year_ranges,
     )
 
