@@ -50,13 +50,23 @@ shrink_value = keyword_or("auto", float, lambda a: 0.0 <= a <= 1.0, "'auto' or a
 YearRanges = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # train, validation, test
 
 
+def valid_years(years: Any) -> bool:
+    """Whether ``years`` is three ``(first, last)`` int pairs, first <= last (train, validation, test)."""
+    try:
+        return len(years) == 3 and all(
+            len(r) == 2 and all(type(y) is int for y in r) and r[0] <= r[1] for r in years
+        )
+    except TypeError:  # not sequences
+        return False
+
+
 def year_ranges(value: str) -> YearRanges:
     """``"1950-1995,1996-2002,2003-2010"`` -> ``((1950, 1995), (1996, 2002), (2003, 2010))`` (``--years``)."""
     try:
         ranges = tuple(tuple(int(y) for y in part.split("-")) for part in value.split(","))
     except ValueError:
         ranges = ()
-    if len(ranges) != 3 or any(len(r) != 2 or r[0] > r[1] for r in ranges):
+    if not valid_years(ranges):
         raise argparse.ArgumentTypeError(
             f"must be three year ranges FIRST-LAST for train, validation and test, e.g. "
             f"1950-1995,1996-2002,2003-2010; got {value!r}"
@@ -143,13 +153,8 @@ def _check_config(c: ForecastConfig) -> None:
         and (isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 <= a <= 1)
     ):
         raise ValueError(f"skip_shrink must be 'auto', a number in [0, 1] or None; got {a!r}")
-    if c.years is not None:
-        try:
-            year_ranges(",".join(f"{a}-{b}" for a, b in c.years))
-        except (TypeError, ValueError, argparse.ArgumentTypeError):
-            raise ValueError(
-                f"years must be three (first, last) year pairs, first <= last; got {c.years!r}"
-            ) from None
+    if c.years is not None and not valid_years(c.years):
+        raise ValueError(f"years must be three (first, last) year pairs, first <= last; got {c.years!r}")
     for name in ("num_units", "window", "epochs"):
         value = getattr(c, name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
