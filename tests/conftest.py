@@ -18,7 +18,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def shared_data() -> pathlib.Path:
     """``../shared/data`` beside the repository; skips the test when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (put the MNIST files there to run this test)")
+        pytest.skip(
+            f"shared data not found at {SHARED_DATA} (the ../shared/data folder: mnist, translation, wordnet, "
+            "timeseries; put it beside the repository to run this test)"
+        )
     return SHARED_DATA
 
 
